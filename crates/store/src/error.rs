@@ -1,0 +1,65 @@
+//! Store errors. A [`StoreError::Scim`] is the answer the client gets (400/404/409/412);
+//! everything else is infrastructure, which callers retry when [`StoreError::is_transient`].
+
+use scim::ScimError;
+use sea_orm::DbErr;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request was refused: this is the client's SCIM answer.
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// A stored row could not be read back (a bug or manual tampering, never client input).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A malformed wire message (sender bug or version skew).
+    #[error(transparent)]
+    Convert(#[from] scim_wire::ConvertError),
+    /// Conflicting writes kept winning the race; the caller may retry later.
+    #[error("the resource is being modified concurrently; retry")]
+    Contended,
+}
+
+impl StoreError {
+    /// Whether retrying the same operation may succeed (connection loss, lock timeouts,
+    /// serialization failures, contention).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Contended => true,
+            StoreError::Db(e) => is_transient_db(e),
+            _ => false,
+        }
+    }
+}
+
+/// Transient database failures: the pool or connection, SQLite's lock errors, PostgreSQL's
+/// serialization failures and deadlocks.
+pub(crate) fn is_transient_db(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(_) | DbErr::Query(_) => {
+            let msg = e.to_string();
+            [
+                "database is locked",
+                "database table is locked",
+                "SQLITE_BUSY",
+                "40001",
+                "40P01",
+                "could not serialize",
+                "deadlock detected",
+                "connection reset",
+                "broken pipe",
+            ]
+            .iter()
+            .any(|m| msg.contains(m))
+        }
+        _ => false,
+    }
+}
+
+/// Result alias.
+pub type StoreResult<T> = Result<T, StoreError>;

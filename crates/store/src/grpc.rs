@@ -1,0 +1,364 @@
+//! The tonic `DirectoryService` adapter: the only file that sees the generated server trait.
+//! It converts wire messages to store calls and maps every store error to a gRPC status in one
+//! place ([`status`]).
+//!
+//! A SCIM refusal travels as the status code that matches its HTTP status *and* the encoded
+//! `pb::ScimError` in the status details, so the gateway can answer the client exactly.
+
+use crate::convert::{outcome_to_pb, resource_to_pb};
+use crate::directory::Directory;
+use crate::error::StoreError;
+use crate::log::LogQuery;
+use crate::model::{Change, Command};
+use crate::reads::ListRequest;
+use crate::tenants::TenantInfo;
+use prost::Message;
+use scim::ScimError;
+use scim_wire::convert::{
+    filter_from_pb, kind_from_pb, patch_from_pb, path_from_pb, timestamp_from_pb, timestamp_to_pb,
+};
+use scim_wire::pb::{self, directory_service_server::DirectoryService};
+use tonic::{Code, Request, Response, Status};
+use uuid::Uuid;
+
+/// The gRPC service over a [`Directory`].
+#[derive(Debug, Clone)]
+pub struct DirectoryGrpc {
+    dir: Directory,
+}
+
+impl DirectoryGrpc {
+    /// Wraps a directory.
+    pub fn new(dir: Directory) -> Self {
+        Self { dir }
+    }
+
+    /// The tonic server for this service.
+    pub fn into_server(self) -> pb::directory_service_server::DirectoryServiceServer<Self> {
+        pb::directory_service_server::DirectoryServiceServer::new(self)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(256 << 20)
+    }
+}
+
+/// The one mapping from store errors to gRPC statuses.
+pub fn status(e: StoreError) -> Status {
+    match e {
+        StoreError::Scim(s) => scim_status(&s),
+        StoreError::Convert(c) => Status::invalid_argument(c.to_string()),
+        e if e.is_transient() => Status::unavailable(e.to_string()),
+        e => {
+            tracing::error!(error.message = %e, "directory operation failed");
+            Status::internal("internal store error")
+        }
+    }
+}
+
+/// A SCIM error as a status: code by HTTP status, the SCIM error itself in the details.
+pub fn scim_status(s: &ScimError) -> Status {
+    let code = match s.status() {
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::AlreadyExists,
+        412 => Code::FailedPrecondition,
+        413 => Code::ResourceExhausted,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        _ => Code::Internal,
+    };
+    Status::with_details(
+        code,
+        s.detail().to_owned(),
+        pb::ScimError::from(s).encode_to_vec().into(),
+    )
+}
+
+fn tenant_id(s: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(s).map_err(|_| Status::invalid_argument("tenant_id is not a UUID"))
+}
+
+fn tenant_to_pb(t: TenantInfo) -> pb::Tenant {
+    pb::Tenant {
+        id: t.id.to_string(),
+        slug: t.slug,
+        name: t.name,
+        provisioning_enabled: t.provisioning_enabled,
+        created: Some(timestamp_to_pb(t.created)),
+    }
+}
+
+/// Decodes a `ChangeCommand`.
+pub fn command_from_pb(c: &pb::ChangeCommand, trace_id: Option<String>) -> Result<Command, Status> {
+    use pb::change_command::Change as C;
+    let bad = |what: &str| Status::invalid_argument(format!("ChangeCommand: {what}"));
+    let json = |s: &str| serde_json::from_str(s).map_err(|_| bad("body is not JSON"));
+    let change = match c.change.as_ref().ok_or_else(|| bad("no change"))? {
+        C::Create(x) => Change::Create(json(&x.body_json)?),
+        C::Replace(x) => Change::Replace {
+            id: x.id.clone(),
+            body: json(&x.body_json)?,
+        },
+        C::Patch(x) => Change::Patch {
+            id: x.id.clone(),
+            request: patch_from_pb(&x.operations).map_err(|e| bad(&e.to_string()))?,
+        },
+        C::Delete(x) => Change::Delete { id: x.id.clone() },
+    };
+    if c.command_id.is_empty() {
+        return Err(bad("empty command_id"));
+    }
+    Ok(Command {
+        id: c.command_id.clone(),
+        tenant: tenant_id(&c.tenant_id)?,
+        kind: kind_from_pb(c.kind).map_err(|e| bad(&e.to_string()))?,
+        expected_version: c.expected_version.map(|v| v as i64),
+        change,
+        trace_id,
+    })
+}
+
+#[tonic::async_trait]
+impl DirectoryService for DirectoryGrpc {
+    async fn create_tenant(
+        &self,
+        req: Request<pb::CreateTenantRequest>,
+    ) -> Result<Response<pb::CreateTenantResponse>, Status> {
+        let r = req.into_inner();
+        let (t, token) = self
+            .dir
+            .create_tenant(&r.slug, &r.name)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::CreateTenantResponse {
+            tenant: Some(tenant_to_pb(t)),
+            token,
+        }))
+    }
+
+    async fn list_tenants(
+        &self,
+        _: Request<pb::ListTenantsRequest>,
+    ) -> Result<Response<pb::ListTenantsResponse>, Status> {
+        let tenants = self.dir.list_tenants().await.map_err(status)?;
+        Ok(Response::new(pb::ListTenantsResponse {
+            tenants: tenants.into_iter().map(tenant_to_pb).collect(),
+        }))
+    }
+
+    async fn set_tenant_enabled(
+        &self,
+        req: Request<pb::SetTenantEnabledRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let r = req.into_inner();
+        let t = self
+            .dir
+            .set_tenant_enabled(&r.slug, r.enabled)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(tenant_to_pb(t)))
+    }
+
+    async fn issue_token(
+        &self,
+        req: Request<pb::IssueTokenRequest>,
+    ) -> Result<Response<pb::IssueTokenResponse>, Status> {
+        let r = req.into_inner();
+        let grace = chrono::Duration::seconds(r.grace_seconds.min(90 * 86_400) as i64);
+        let token = self
+            .dir
+            .issue_token(&r.slug, r.rotate, grace)
+            .await
+            .map_err(status)?;
+        let prefix = crate::tokens::display_prefix(&token);
+        Ok(Response::new(pb::IssueTokenResponse { token, prefix }))
+    }
+
+    async fn revoke_tokens(
+        &self,
+        req: Request<pb::RevokeTokensRequest>,
+    ) -> Result<Response<pb::RevokeTokensResponse>, Status> {
+        let n = self
+            .dir
+            .revoke_tokens(&req.into_inner().slug)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RevokeTokensResponse {
+            revoked: n as u32,
+        }))
+    }
+
+    async fn authenticate(
+        &self,
+        req: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::AuthenticateResponse>, Status> {
+        let r = req.into_inner();
+        let tenant = self
+            .dir
+            .authenticate(&r.slug, &r.token)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::AuthenticateResponse {
+            authenticated: tenant.is_some(),
+            tenant_id: tenant.map(|t| t.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn get_resource(
+        &self,
+        req: Request<pb::GetResourceRequest>,
+    ) -> Result<Response<pb::Resource>, Status> {
+        let r = req.into_inner();
+        let kind = kind_from_pb(r.kind).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let res = self
+            .dir
+            .get(
+                tenant_id(&r.tenant_id)?,
+                kind,
+                &r.id,
+                r.include_members,
+                r.include_groups,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(resource_to_pb(&res)))
+    }
+
+    async fn list_resources(
+        &self,
+        req: Request<pb::ListResourcesRequest>,
+    ) -> Result<Response<pb::ListResourcesResponse>, Status> {
+        let r = req.into_inner();
+        let kind = kind_from_pb(r.kind).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let list = ListRequest {
+            filter: r
+                .filter
+                .as_ref()
+                .map(filter_from_pb)
+                .transpose()
+                .map_err(|e| Status::invalid_argument(e.to_string()))?,
+            sort_by: r
+                .sort_by
+                .as_ref()
+                .map(path_from_pb)
+                .transpose()
+                .map_err(|e| Status::invalid_argument(e.to_string()))?,
+            descending: r.sort_order == pb::SortOrder::Descending as i32,
+            start_index: r.start_index,
+            count: r.count,
+            include_members: r.include_members,
+            include_groups: r.include_groups,
+        };
+        let page = self
+            .dir
+            .list(tenant_id(&r.tenant_id)?, kind, &list)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListResourcesResponse {
+            total_results: page.total_results,
+            resources: page.resources.iter().map(resource_to_pb).collect(),
+        }))
+    }
+
+    async fn list_members(
+        &self,
+        req: Request<pb::ListMembersRequest>,
+    ) -> Result<Response<pb::ListMembersResponse>, Status> {
+        let r = req.into_inner();
+        let after = if r.after.is_empty() {
+            None
+        } else {
+            Some(
+                Uuid::parse_str(&r.after)
+                    .map_err(|_| Status::invalid_argument("after is not a member id"))?,
+            )
+        };
+        let limit = if r.limit == 0 {
+            1000
+        } else {
+            u64::from(r.limit)
+        };
+        let (page, next) = self
+            .dir
+            .members_page(tenant_id(&r.tenant_id)?, &r.group_id, after, limit)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListMembersResponse {
+            members: page
+                .into_iter()
+                .map(|m| pb::Member {
+                    value: m.id.to_string(),
+                    r#type: m.member_type,
+                    display: String::new(),
+                })
+                .collect(),
+            next: next.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn apply_change(
+        &self,
+        req: Request<pb::ChangeCommand>,
+    ) -> Result<Response<pb::CommandResult>, Status> {
+        let trace_id = req
+            .metadata()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|tp| tp.split('-').nth(1))
+            .map(str::to_owned);
+        let cmd = command_from_pb(req.get_ref(), trace_id)?;
+        let outcome = self.dir.apply(&cmd).await.map_err(status)?;
+        Ok(Response::new(outcome_to_pb(&cmd.id, &outcome)))
+    }
+
+    async fn query_log(
+        &self,
+        req: Request<pb::QueryLogRequest>,
+    ) -> Result<Response<pb::QueryLogResponse>, Status> {
+        let r = req.into_inner();
+        let q = LogQuery {
+            since: r.since.as_ref().map(timestamp_from_pb),
+            until: r.until.as_ref().map(timestamp_from_pb),
+            resource_id: (!r.resource_id.is_empty()).then(|| r.resource_id.clone()),
+            success: match pb::Outcome::try_from(r.outcome) {
+                Ok(pb::Outcome::Success) => Some(true),
+                Ok(pb::Outcome::Failure) => Some(false),
+                _ => None,
+            },
+            limit: u64::from(r.limit),
+        };
+        let rows = self
+            .dir
+            .query_log(tenant_id(&r.tenant_id)?, &q)
+            .await
+            .map_err(status)?;
+        let entries = rows
+            .into_iter()
+            .map(|m| pb::LogEntry {
+                id: m.id,
+                at: Some(timestamp_to_pb(m.at)),
+                command_id: m.command_id,
+                operation: m.operation,
+                kind: if m.resource_kind == "Group" {
+                    pb::ResourceKind::Group as i32
+                } else {
+                    pb::ResourceKind::User as i32
+                },
+                resource_id: m.resource_id.unwrap_or_default(),
+                outcome: if m.success {
+                    pb::Outcome::Success as i32
+                } else {
+                    pb::Outcome::Failure as i32
+                },
+                error: (!m.success).then(|| pb::ScimError {
+                    status: m.status as u32,
+                    scim_type: m.scim_type.unwrap_or_default(),
+                    detail: m.detail.unwrap_or_default(),
+                }),
+                trace_id: m.trace_id.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(pb::QueryLogResponse { entries }))
+    }
+}

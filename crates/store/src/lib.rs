@@ -1,0 +1,35 @@
+//! The BlogIn directory store: tenants and their tokens, users, groups, member edges,
+//! idempotent change commands and the provisioning log, on sea-orm over PostgreSQL (distributed)
+//! or SQLite (embedded), served as the gRPC `DirectoryService`.
+//!
+//! Layout: [`entity`] and [`migration`] (tables), `query/` (filter AST → SQL), [`Directory`]
+//! with `reads.rs`, `writes.rs`, `edges.rs` (member rows), `tenants.rs`, `log.rs`,
+//! `idempotency.rs`; [`grpc`] (the only file that sees the generated server trait) and
+//! [`server`] (the `store` role). Only this crate depends on sea-orm.
+
+pub mod convert;
+pub mod db;
+mod directory;
+mod edges;
+pub mod entity;
+mod error;
+mod idempotency;
+mod log;
+pub mod migration;
+mod model;
+mod query;
+mod reads;
+pub mod search;
+mod tenants;
+pub mod tokens;
+mod writes;
+
+pub mod grpc;
+pub mod server;
+
+pub use directory::Directory;
+pub use error::{StoreError, StoreResult};
+pub use log::LogQuery;
+pub use model::{Applied, Change, Command, GroupMembership, MemberRef, Outcome, StoredResource};
+pub use reads::{ListPage, ListRequest};
+pub use tenants::{TenantInfo, valid_slug};

@@ -1,0 +1,18 @@
+//! Schema migrations (sea-orm-migration). They run unchanged on PostgreSQL and SQLite: only
+//! portable column types, and every table keyed by `tenant_id` first so the database can be
+//! sharded by tenant later (DESIGN §4).
+
+mod m20261129_000001_directory;
+
+use sea_orm_migration::prelude::*;
+
+/// Every migration, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_directory::Migration)]
+    }
+}

@@ -1,0 +1,117 @@
+//! The DirectoryService over real gRPC on a random loopback port: a tenant, a write, a read
+//! with a filter AST, and a SCIM error carried in the status details.
+
+use crate::both;
+use crate::support::*;
+use prost::Message;
+use scim::schema::ResourceKind::User;
+use scim_wire::convert::{filter_to_pb, kind_to_pb};
+use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+
+both!(
+    directory_service_round_trip_over_grpc,
+    |fx: Fixture| async move {
+        let server =
+            scim_store::server::StoreServer::bind("127.0.0.1:0".parse().unwrap(), fx.dir.clone())
+                .await
+                .unwrap();
+        let addr = server.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let mut client = DirectoryServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+
+        let created = client
+            .create_tenant(pb::CreateTenantRequest {
+                slug: "grpc".into(),
+                name: "G".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let tenant_id = created.tenant.unwrap().id;
+        let auth = client
+            .authenticate(pb::AuthenticateRequest {
+                slug: "grpc".into(),
+                token: created.token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(auth.authenticated && auth.tenant_id == tenant_id);
+
+        let cmd = pb::ChangeCommand {
+            command_id: "c1".into(),
+            tenant_id: tenant_id.clone(),
+            kind: kind_to_pb(User),
+            expected_version: None,
+            change: Some(pb::change_command::Change::Create(pb::CreateChange {
+                body_json: r#"{"userName":"Grpc@X.com"}"#.into(),
+            })),
+        };
+        let result = client.apply_change(cmd.clone()).await.unwrap().into_inner();
+        let Some(pb::command_result::Outcome::Resource(res)) = result.outcome else {
+            panic!("{result:?}")
+        };
+        let again = client.apply_change(cmd).await.unwrap().into_inner();
+        assert_eq!(
+            again.outcome,
+            Some(pb::command_result::Outcome::Resource(res.clone()))
+        );
+
+        let filter = scim::filter::parse(r#"userName eq "grpc@x.com""#).unwrap();
+        let list = client
+            .list_resources(pb::ListResourcesRequest {
+                tenant_id: tenant_id.clone(),
+                kind: kind_to_pb(User),
+                filter: Some(filter_to_pb(&filter)),
+                start_index: 1,
+                count: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (list.total_results, list.resources[0].id.clone()),
+            (1, res.id.clone())
+        );
+
+        let missing = client
+            .get_resource(pb::GetResourceRequest {
+                tenant_id,
+                kind: kind_to_pb(User),
+                id: uuid::Uuid::new_v4().to_string(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), tonic::Code::NotFound);
+        let scim_err = pb::ScimError::decode(missing.details()).unwrap();
+        assert_eq!(scim_err.status, 404);
+
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let h = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            h.status,
+            tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        );
+        let _ = fx;
+        stop.send(()).unwrap();
+        task.await.unwrap().unwrap();
+    }
+);

@@ -1,0 +1,13 @@
+//! The store suite: every test runs against SQLite and against a real PostgreSQL
+//! (`BLOGIN_SCIM_TEST_PG_URL`, set by `scripts/test.sh`; the PostgreSQL half fails, never
+//! skips, when it is missing).
+
+mod support;
+
+mod concurrency;
+mod crud;
+mod filters;
+mod grpc;
+mod isolation;
+mod members;
+mod tenants;

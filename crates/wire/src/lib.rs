@@ -1,0 +1,15 @@
+//! The wire format between BlogIn SCIM roles: Rust types generated from `proto/` (the
+//! `DirectoryService` gRPC API and the change commands on the queue) and conversions between
+//! them and the `scim` crate's types ([`convert`]).
+//!
+//! Only this crate sees prost and the tonic code generator; every other crate uses [`pb`].
+
+pub mod convert;
+
+/// Generated protobuf and gRPC types of package `blogin.scim.v1`.
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod pb {
+    tonic::include_proto!("blogin.scim.v1");
+}
+
+pub use convert::ConvertError;
