@@ -176,13 +176,7 @@ async fn main() -> anyhow::Result<()> {
     ] {
         let mut cells = Vec::new();
         for t in [&small, &big] {
-            let runs = if which == 4 {
-                5
-            } else if which == 6 {
-                5
-            } else {
-                n
-            };
+            let runs = if which == 4 || which == 6 { 5 } else { n };
             let candidates = free_user_ids(&db, t, 6_000).await?;
             let some_user = candidates[0];
             let (p50, p95) = match which {

@@ -163,13 +163,8 @@ both!(
             Ok(Applied::Deleted)
         );
         assert_eq!(
-            fx.dir
-                .get(fx.a, User, &id, false, false)
-                .await
-                .unwrap_err()
-                .to_string()
-                .contains("not found"),
-            true
+            status_of(fx.dir.get(fx.a, User, &id, false, false).await.unwrap_err()),
+            404
         );
         assert_eq!(
             fx.run(fx.a, User, Change::Delete { id })

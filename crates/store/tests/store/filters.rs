@@ -173,8 +173,8 @@ impl Gen {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[(self.next() % xs.len() as u64) as usize]
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() % xs.len() as u64) as usize]
     }
     fn chance(&mut self, pct: u64) -> bool {
         self.next() % 100 < pct
@@ -255,16 +255,16 @@ fn leaf(g: &mut Gen) -> String {
         ),
         2 => format!(
             "emails[type eq {} and value {} {}]",
-            quoted(*g.pick(&["work", "WORK", "home"])),
+            quoted(g.pick(&["work", "WORK", "home"])),
             g.pick(&["co", "sw", "eq"]),
-            quoted(*g.pick(WORDS))
+            quoted(g.pick(WORDS))
         ),
         3 => format!("emails.primary eq {}", g.chance(50)),
         _ => {
             let op = g.pick(&[
                 "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co",
             ]);
-            format!("{} {} {}", g.pick(STRING_ATTRS), op, quoted(*g.pick(WORDS)))
+            format!("{} {} {}", g.pick(STRING_ATTRS), op, quoted(g.pick(WORDS)))
         }
     }
 }

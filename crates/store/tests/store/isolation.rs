@@ -14,13 +14,13 @@ both!(
         let g = fx.create(Group, json!({"displayName": "A-only"})).await;
         let (uid, gid) = (u.id.to_string(), g.id.to_string());
         assert_eq!(
-            fx.dir
-                .get(fx.b, User, &uid, false, false)
-                .await
-                .unwrap_err()
-                .to_string()
-                .contains("not found"),
-            true
+            status_of(
+                fx.dir
+                    .get(fx.b, User, &uid, false, false)
+                    .await
+                    .unwrap_err()
+            ),
+            404
         );
         assert!(fx.dir.get(fx.b, Group, &gid, true, false).await.is_err());
         assert!(fx.dir.members_page(fx.b, &gid, None, 10).await.is_err());

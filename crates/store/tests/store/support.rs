@@ -25,7 +25,7 @@ pub(crate) struct Fixture {
 
 mod tempdir {
     /// A directory removed on drop.
-    pub struct TempDir(pub std::path::PathBuf);
+    pub(super) struct TempDir(pub(super) std::path::PathBuf);
     impl Drop for TempDir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
@@ -159,4 +159,12 @@ macro_rules! both {
             }
         }
     };
+}
+
+/// The HTTP status a store refusal carries (panics on infrastructure errors).
+pub(crate) fn status_of(e: scim_store::StoreError) -> u16 {
+    match e {
+        scim_store::StoreError::Scim(s) => s.status(),
+        other => panic!("expected a SCIM refusal, got {other}"),
+    }
 }
