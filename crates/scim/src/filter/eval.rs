@@ -62,7 +62,7 @@ impl Filter {
             Filter::Present(path) => registry.resolve(kind, path).is_some_and(|r| {
                 let mut found = Vec::new();
                 candidates(top_value(&r, resource), r.sub, &mut found);
-                found.into_iter().any(is_present)
+                found.into_iter().any(crate::validate::has_value)
             }),
             Filter::Compare(path, op, value) => {
                 let Some(r) = registry.resolve(kind, path) else {
@@ -114,7 +114,7 @@ pub fn matches_element(filter: &Filter, parent: &Attribute, element: &Value) -> 
         Filter::Present(path) => sub_of(path).is_some_and(|sub| {
             let mut found = Vec::new();
             candidates(element.get(&sub.name), None, &mut found);
-            found.into_iter().any(is_present)
+            found.into_iter().any(crate::validate::has_value)
         }),
         Filter::Compare(path, op, value) => {
             let Some(sub) = sub_of(path) else {
@@ -170,20 +170,10 @@ fn candidates<'v>(value: Option<&'v Value>, sub: Option<&Attribute>, out: &mut V
     }
 }
 
-fn is_present(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        _ => true,
-    }
-}
-
 fn null_comparison(op: CompareOp, value: Option<&Value>, sub: Option<&Attribute>) -> bool {
     let mut found = Vec::new();
     candidates(value, sub, &mut found);
-    let present = found.into_iter().any(is_present);
+    let present = found.into_iter().any(crate::validate::has_value);
     match op {
         CompareOp::Eq => !present,
         CompareOp::Ne => present,
