@@ -46,7 +46,7 @@ pub fn resource_to_pb(r: &StoredResource) -> pb::Resource {
 pub fn resource_from_pb(r: &pb::Resource) -> Result<StoredResource, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("resource {what}"));
     Ok(StoredResource {
-        kind: kind_from_pb(r.kind)?,
+        kind: kind_from_pb(r.kind).map_err(|_| corrupt("kind"))?,
         id: Uuid::parse_str(&r.id).map_err(|_| corrupt("id"))?,
         body: serde_json::from_str(&r.body_json).map_err(|_| corrupt("body"))?,
         version: r.version as i64,

@@ -38,24 +38,29 @@ pub(crate) async fn resolve_members<C: ConnectionTrait>(
         }
     }
     let mut types: HashMap<Uuid, &'static str> = HashMap::with_capacity(ids.len());
+    // FOR SHARE on PostgreSQL: a concurrent delete of a member waits for this transaction (or
+    // wins first and the member is reported missing), so no edge to a deleted row survives.
+    let share = db.get_database_backend() == sea_orm::DbBackend::Postgres;
     for chunk in ids.chunks(BATCH) {
-        let users: Vec<Uuid> = crate::entity::user::Entity::find()
+        let mut users = crate::entity::user::Entity::find()
             .select_only()
             .column(crate::entity::user::Column::Id)
             .filter(crate::entity::user::Column::TenantId.eq(tenant))
-            .filter(crate::entity::user::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
+            .filter(crate::entity::user::Column::Id.is_in(chunk.iter().copied()));
+        if share {
+            users = users.lock_shared();
+        }
+        let users: Vec<Uuid> = users.into_tuple().all(db).await?;
         types.extend(users.into_iter().map(|u| (u, "User")));
-        let groups: Vec<Uuid> = crate::entity::group::Entity::find()
+        let mut groups = crate::entity::group::Entity::find()
             .select_only()
             .column(crate::entity::group::Column::Id)
             .filter(crate::entity::group::Column::TenantId.eq(tenant))
-            .filter(crate::entity::group::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
+            .filter(crate::entity::group::Column::Id.is_in(chunk.iter().copied()));
+        if share {
+            groups = groups.lock_shared();
+        }
+        let groups: Vec<Uuid> = groups.into_tuple().all(db).await?;
         types.extend(groups.into_iter().map(|g| (g, "Group")));
     }
     ids.into_iter()
@@ -140,12 +145,37 @@ pub(crate) async fn replace_all<C: ConnectionTrait>(
     insert(db, tenant, group_id, members).await
 }
 
-/// Removes every edge into or out of a deleted resource.
+/// Removes every edge into or out of a deleted resource. Groups that lose a member get a new
+/// version and lastModified: their member list changed, so an old ETag must no longer match.
 pub(crate) async fn remove_resource<C: ConnectionTrait>(
     db: &C,
     tenant: Uuid,
     id: Uuid,
 ) -> StoreResult<()> {
+    let parents: Vec<Uuid> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .filter(group_member::Column::TenantId.eq(tenant))
+        .filter(group_member::Column::MemberId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for chunk in parents.chunks(BATCH) {
+        use crate::entity::group;
+        group::Entity::update_many()
+            .col_expr(
+                group::Column::Version,
+                sea_orm::sea_query::Expr::col(group::Column::Version).add(1),
+            )
+            .col_expr(
+                group::Column::LastModified,
+                sea_orm::sea_query::Expr::value(crate::directory::now()),
+            )
+            .filter(group::Column::TenantId.eq(tenant))
+            .filter(group::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
     group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(tenant))
         .filter(

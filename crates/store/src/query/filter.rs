@@ -348,9 +348,12 @@ impl Translator<'_> {
                 let t = self.json_type(src);
                 let word = if *b { "true" } else { "false" };
                 Ok(if pg {
-                    self.cust("(? = 'boolean' AND ? = ?)", [t, x, Expr::val(word)])
+                    self.cust(
+                        "(? IS NOT NULL AND ? = 'boolean' AND ? = ?)",
+                        [t.clone(), t, x, Expr::val(word)],
+                    )
                 } else {
-                    self.cust("(? = ?)", [t, Expr::val(word)])
+                    self.cust("(? IS NOT NULL AND ? = ?)", [t.clone(), t, Expr::val(word)])
                 })
             }
             (AttrType::Integer | AttrType::Decimal, CompValue::Num(n)) => {
@@ -360,14 +363,18 @@ impl Translator<'_> {
                 })?;
                 Ok(if pg {
                     self.cust(
-                        format!("(? = 'number' AND CAST(? AS numeric) {sym} CAST(? AS numeric))"),
-                        [t, x, Expr::val(n.to_string())],
+                        format!("(? IS NOT NULL AND ? = 'number' AND CAST(? AS numeric) {sym} CAST(? AS numeric))"),
+                        [t.clone(), t, x, Expr::val(n.to_string())],
                     )
                 } else {
-                    let v = n.as_f64().unwrap_or(f64::NAN);
+                    // Integers bind as integers: SQLite compares i64 exactly, like the evaluator.
+                    let v = match n.as_i64() {
+                        Some(i) => Expr::val(i),
+                        None => Expr::val(n.as_f64().unwrap_or(f64::NAN)),
+                    };
                     self.cust(
-                        format!("(? IN ('integer', 'real') AND ? {sym} ?)"),
-                        [t, x, Expr::val(v)],
+                        format!("(? IS NOT NULL AND ? IN ('integer', 'real') AND ? {sym} ?)"),
+                        [t.clone(), t, x, v],
                     )
                 })
             }
@@ -491,7 +498,8 @@ impl Translator<'_> {
         Ok(match member {
             None => Expr::cust(format!("{base})")),
             Some(s) => match uuid::Uuid::parse_str(s) {
-                Ok(id) if id.to_string() == s => {
+                // `members.value` is not caseExact in the Group schema: any case names the id.
+                Ok(id) if id.to_string() == s.to_lowercase() => {
                     self.cust_vals(format!("{base} AND gm.member_id = ?)"), [Value::from(id)])
                 }
                 _ => false_expr(),

@@ -29,7 +29,14 @@ impl Translator<'_> {
             _ => None,
         };
         if let Some(c) = column {
-            return Ok(Expr::cust(c));
+            // Code-point order on both databases, as filters compare (the cluster's default
+            // collation on PostgreSQL would ignore punctuation).
+            let text = !matches!(c, "id" | "created" | "last_modified");
+            return Ok(if text && self.backend == DbBackend::Postgres {
+                Expr::cust(format!("{c} COLLATE \"C\""))
+            } else {
+                Expr::cust(c)
+            });
         }
         if r.attr.multi_valued || r.target().ty == AttrType::Complex || r.attr.name == "meta" {
             return Err(ScimError::invalid_value(format!(

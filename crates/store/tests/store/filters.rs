@@ -206,7 +206,18 @@ fn user(g: &mut Gen, i: usize) -> Value {
     }
     if g.chance(70) {
         let n = 1 + g.next() % 2;
-        let emails: Vec<Value> = (0..n).map(|i| json!({"value": g.pick(WORDS), "type": g.pick(&["work", "home", "Work"]), "primary": i == 0 && g.chance(50)})).collect();
+        // At most one primary (validation refuses more), and often none at all, so absent
+        // sub-attributes meet NOT inside value paths.
+        let emails: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut e =
+                    json!({"value": g.pick(WORDS), "type": g.pick(&["work", "home", "Work"])});
+                if g.chance(50) {
+                    e["primary"] = json!(i == 0 && g.chance(50));
+                }
+                e
+            })
+            .collect();
         o.insert("emails".into(), Value::Array(emails));
     }
     if g.chance(50) {
@@ -259,7 +270,12 @@ fn leaf(g: &mut Gen) -> String {
             g.pick(&["co", "sw", "eq"]),
             quoted(g.pick(WORDS))
         ),
-        3 => format!("emails.primary eq {}", g.chance(50)),
+        3 => match g.next() % 3 {
+            0 => format!("emails.primary eq {}", g.chance(50)),
+            // Absent `primary` inside an element must not turn NOT into NULL.
+            1 => format!("emails[not (primary eq {})]", g.chance(50)),
+            _ => format!("emails[primary ne {} and type pr]", g.chance(50)),
+        },
         _ => {
             let op = g.pick(&[
                 "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co",
@@ -308,5 +324,34 @@ both!(
             checked += 1;
         }
         assert_eq!(checked, 400);
+    }
+);
+
+both!(
+    sort_by_user_name_is_code_point_order_on_both_databases,
+    |fx: Fixture| async move {
+        for name in ["ab", "a-c", "B", "a"] {
+            fx.user(name).await;
+        }
+        let page = fx
+            .dir
+            .list(
+                fx.a,
+                User,
+                &ListRequest {
+                    sort_by: Some(scim::path::AttrPath::new("userName")),
+                    start_index: 1,
+                    count: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let names: Vec<_> = page
+            .resources
+            .iter()
+            .map(|r| r.body["userName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "a-c", "ab", "B"], "folded, then by code point");
     }
 );

@@ -184,3 +184,44 @@ both!(
         assert_eq!(seen, 10_000);
     }
 );
+
+both!(
+    deleting_a_member_bumps_the_groups_version_and_member_filters_ignore_id_case,
+    |fx: Fixture| async move {
+        let g = fx.create(Group, json!({"displayName": "G"})).await;
+        let (u1, u2) = (fx.user("u1").await.id, fx.user("u2").await.id);
+        fx.patch(Group, g.id, op("add", "members", &[u1, u2]))
+            .await
+            .unwrap();
+        let upper = format!("members[value eq \"{}\"]", u1.to_string().to_uppercase());
+        let req = scim_store::ListRequest {
+            filter: Some(scim::filter::parse(&upper).unwrap()),
+            count: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            fx.dir.list(fx.a, Group, &req).await.unwrap().total_results,
+            1
+        );
+        let before = fx
+            .dir
+            .get(fx.a, Group, &g.id.to_string(), false, false)
+            .await
+            .unwrap()
+            .version;
+        fx.run(fx.a, User, Change::Delete { id: u1.to_string() })
+            .await
+            .unwrap();
+        let after = fx
+            .dir
+            .get(fx.a, Group, &g.id.to_string(), true, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            after.version,
+            before + 1,
+            "an old ETag must not match a changed member list"
+        );
+        assert_eq!(after.members.unwrap().len(), 1);
+    }
+);
