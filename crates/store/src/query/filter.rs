@@ -28,7 +28,7 @@ pub(crate) struct Translator<'a> {
 
 /// Where a leaf reads its value from.
 #[derive(Debug, Clone)]
-enum Source {
+pub(crate) enum Source {
     /// A JSON value at `keys` below the row's search document.
     Doc(Vec<String>),
     /// A JSON value at `keys` below the current array element (`[]` = the element itself).
@@ -283,7 +283,7 @@ impl Translator<'_> {
     }
 
     /// The value of a source as SQL text (JSON strings unquoted).
-    fn text(&self, src: &Source) -> Expr {
+    pub(crate) fn text(&self, src: &Source) -> Expr {
         match (self.backend, src) {
             (DbBackend::Postgres, Source::Doc(keys)) => pg_path("search", keys, true),
             (DbBackend::Postgres, Source::Elem(keys)) if keys.is_empty() => {

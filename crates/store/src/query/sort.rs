@@ -1,7 +1,7 @@
 //! `sortBy` → an ORDER BY expression (RFC 7644 §3.4.2.3). Case-insensitive strings sort by
 //! their folded form, so `sortBy=userName` orders the way filters compare.
 
-use super::filter::Translator;
+use super::filter::{Source, Translator};
 use scim::path::AttrPath;
 use scim::schema::AttrType;
 use scim::{Result, ScimError};
@@ -52,31 +52,11 @@ impl Translator<'_> {
             keys.push(sub.name.clone());
         }
         let numeric = matches!(r.target().ty, AttrType::Integer | AttrType::Decimal);
+        let x = self.text(&Source::Doc(keys));
         Ok(match self.backend {
-            DbBackend::Postgres => {
-                let mut sql = String::from("(search");
-                for i in 0..keys.len() {
-                    sql.push_str(if i + 1 == keys.len() {
-                        " ->> ?"
-                    } else {
-                        " -> ?"
-                    });
-                }
-                sql.push(')');
-                let x = self.cust_vals(sql, keys);
-                if numeric {
-                    self.cust("CAST(? AS numeric)", [x])
-                } else {
-                    self.cust("? COLLATE \"C\"", [x])
-                }
-            }
-            _ => {
-                let mut p = String::from("$");
-                for k in &keys {
-                    p.push_str(&format!(".\"{k}\""));
-                }
-                self.cust_vals("json_extract(search, ?)", [p])
-            }
+            DbBackend::Postgres if numeric => self.cust("CAST(? AS numeric)", [x]),
+            DbBackend::Postgres => self.cust("? COLLATE \"C\"", [x]),
+            _ => x,
         })
     }
 }
