@@ -1,5 +1,7 @@
 //! The `store` role: serves the DirectoryService and the gRPC health service on an address
-//! until the shutdown future resolves.
+//! until the shutdown future resolves — or, in the embedded `serve` mode, over in-process
+//! pipes ([`in_process`]), so the gateway and worker use the same generated client and the
+//! same server code with no socket in between.
 
 use crate::directory::Directory;
 use crate::grpc::DirectoryGrpc;
@@ -7,7 +9,9 @@ use scim_wire::pb::directory_service_server::DirectoryServiceServer;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::StreamExt;
+use tonic::transport::{Channel, Endpoint};
 
 /// A bound, not yet running store server.
 #[derive(Debug)]
@@ -45,4 +49,34 @@ impl StoreServer {
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await
     }
+}
+
+/// Serves `dir` over in-process duplex pipes until `shutdown` resolves and returns a client
+/// channel to it (the tonic `mock` example's pattern): every (re)connect of the channel opens
+/// a new pipe whose server half is handed to the running server.
+pub fn in_process(
+    dir: Directory,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (Channel, tokio::task::JoinHandle<Result<(), tonic::transport::Error>>) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<tokio::io::DuplexStream>(16);
+    let incoming = ReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
+    let server = tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(DirectoryGrpc::new(dir).into_server())
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    });
+    // The URI is never dialled: the connector below answers every connect.
+    let channel = Endpoint::from_static("http://in-process.store")
+        .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+            let tx = tx.clone();
+            async move {
+                let (client, server) = tokio::io::duplex(1 << 20);
+                tx.send(server)
+                    .await
+                    .map_err(|_| std::io::Error::other("the in-process store has stopped"))?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(client))
+            }
+        }));
+    (channel, server)
 }
