@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the way CI does. Installs and starts what the tests need
-# (PostgreSQL, RabbitMQ) when the tests that need them exist, and fails loudly when it cannot.
+# (PostgreSQL, RabbitMQ, scim2-tester from PyPI) and fails loudly when it cannot.
 #
 # Usage: scripts/test.sh
 set -euo pipefail
@@ -26,9 +26,18 @@ BLOGIN_SCIM_TEST_PG_URL=$(scripts/pg.sh start) || { echo "PostgreSQL could not b
 export BLOGIN_SCIM_TEST_PG_URL
 echo "ok: $BLOGIN_SCIM_TEST_PG_URL"
 
+step "RabbitMQ (installed from Debian and started on 127.0.0.1 when missing)"
+BLOGIN_SCIM_TEST_AMQP_URL=$(scripts/rmq.sh start) || { echo "RabbitMQ could not be started: the bus and end-to-end suites need it" >&2; exit 1; }
+export BLOGIN_SCIM_TEST_AMQP_URL
+echo "ok: ${BLOGIN_SCIM_TEST_AMQP_URL/guest:guest@/}"
+
 step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "tests"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+step "conformance: scim2-tester (PyPI) against a running serve"
+# `cargo test --workspace` built the binary for the end-to-end suite (same features, no rebuild).
+BLOGIN_SCIM_BIN="${CARGO_TARGET_DIR:-target}/debug/blogin-scim" scripts/conformance.sh

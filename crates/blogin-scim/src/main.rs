@@ -1,19 +1,19 @@
-//! `blogin-scim`: parse the command line, initialise logging, run the chosen role.
+//! `blogin-scim`: parse the command line, then run the chosen role (`run.rs`).
 
 mod cli;
+mod config;
+mod database;
+mod health;
+mod logging;
+mod roles;
 mod run;
+mod serve;
 mod shutdown;
+mod tenant;
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    run::run(cli).await
+    run::run(cli::Cli::parse()).await
 }

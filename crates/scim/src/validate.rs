@@ -235,6 +235,10 @@ impl Builder<'_> {
             }
         };
         for (key, value) in obj {
+            // A `schemas` list inside the extension object names schemas, not an attribute.
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             let resolved = AttrPath::parse(&key)
                 .ok()
                 .filter(|p| p.urn.is_none())
@@ -474,6 +478,15 @@ mod tests {
         assert_eq!(
             user(body).unwrap(),
             json!({"userName": "a", ENTERPRISE_USER: {"department": "Sales", "manager": {"value": "m1"}}})
+        );
+    }
+
+    #[test]
+    fn a_schemas_list_inside_an_extension_object_is_ignored() {
+        let body = json!({"userName": "a", ENTERPRISE_USER: {"schemas": [ENTERPRISE_USER], "department": "Sales"}});
+        assert_eq!(
+            user(body).unwrap(),
+            json!({"userName": "a", ENTERPRISE_USER: {"department": "Sales"}})
         );
     }
 

@@ -75,6 +75,15 @@ pub fn scim_status(s: &ScimError) -> Status {
     )
 }
 
+/// The trace id of the W3C `traceparent` the caller sent, for the provisioning log.
+fn trace_id(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
+    metadata
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|tp| tp.split('-').nth(1))
+        .map(str::to_owned)
+}
+
 fn tenant_id(s: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(s).map_err(|_| Status::invalid_argument("tenant_id is not a UUID"))
 }
@@ -301,13 +310,7 @@ impl DirectoryService for DirectoryGrpc {
         &self,
         req: Request<pb::ChangeCommand>,
     ) -> Result<Response<pb::CommandResult>, Status> {
-        let trace_id = req
-            .metadata()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|tp| tp.split('-').nth(1))
-            .map(str::to_owned);
-        let cmd = command_from_pb(req.get_ref(), trace_id)?;
+        let cmd = command_from_pb(req.get_ref(), trace_id(req.metadata()))?;
         let outcome = self.dir.apply(&cmd).await.map_err(status)?;
         Ok(Response::new(outcome_to_pb(&cmd.id, &outcome)))
     }
@@ -360,5 +363,28 @@ impl DirectoryService for DirectoryGrpc {
             })
             .collect();
         Ok(Response::new(pb::QueryLogResponse { entries }))
+    }
+
+    async fn record_failure(
+        &self,
+        req: Request<pb::RecordFailureRequest>,
+    ) -> Result<Response<pb::RecordFailureResponse>, Status> {
+        let trace_id = trace_id(req.metadata());
+        let r = req.into_inner();
+        let cmd = r
+            .command
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("RecordFailure: no command"))?;
+        let cmd = command_from_pb(cmd, trace_id)?;
+        let error = r
+            .error
+            .as_ref()
+            .map(ScimError::from)
+            .unwrap_or_else(|| ScimError::status_only(500, "the command could not be applied"));
+        self.dir
+            .record_failure(&cmd, &error)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RecordFailureResponse {}))
     }
 }

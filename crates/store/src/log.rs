@@ -70,6 +70,11 @@ pub(crate) async fn append<C: ConnectionTrait>(
 }
 
 impl Directory {
+    /// Logs a command that was never applied (a worker gave up on it) as a failed write.
+    pub async fn record_failure(&self, cmd: &Command, error: &scim::ScimError) -> StoreResult<()> {
+        append(&self.db, cmd, &Err(error.clone())).await
+    }
+
     /// Log rows of a tenant, newest first.
     pub async fn query_log(
         &self,

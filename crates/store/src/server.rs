@@ -9,8 +9,8 @@ use scim_wire::pb::directory_service_server::DirectoryServiceServer;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_stream::StreamExt;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::transport::{Channel, Endpoint};
 
 /// A bound, not yet running store server.
@@ -57,18 +57,26 @@ impl StoreServer {
 pub fn in_process(
     dir: Directory,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> (Channel, tokio::task::JoinHandle<Result<(), tonic::transport::Error>>) {
+) -> (
+    Channel,
+    tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel::<tokio::io::DuplexStream>(16);
     let incoming = ReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
     let server = tokio::spawn(async move {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
+            .await;
         tonic::transport::Server::builder()
+            .add_service(health)
             .add_service(DirectoryGrpc::new(dir).into_server())
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
     });
     // The URI is never dialled: the connector below answers every connect.
-    let channel = Endpoint::from_static("http://in-process.store")
-        .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+    let channel = Endpoint::from_static("http://in-process.store").connect_with_connector_lazy(
+        tower::service_fn(move |_: http::Uri| {
             let tx = tx.clone();
             async move {
                 let (client, server) = tokio::io::duplex(1 << 20);
@@ -77,6 +85,7 @@ pub fn in_process(
                     .map_err(|_| std::io::Error::other("the in-process store has stopped"))?;
                 Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(client))
             }
-        }));
+        }),
+    );
     (channel, server)
 }

@@ -1,1 +1,28 @@
-//! The worker (being written).
+//! The worker: takes change commands off the bus, applies each through the directory store's
+//! gRPC `ApplyChange`, replies to the waiting gateway, and settles the delivery.
+//!
+//! Delivery rules (DESIGN §6), in the order they are applied to one delivery
+//! ([`Worker::handle`]):
+//! 1. An undecodable message can never succeed: it is dead-lettered at once.
+//! 2. A command past its deadline is acked without being applied: its client was already
+//!    answered `503` and will retry, so applying it now would be a write nobody asked for.
+//! 3. The command is applied; transient store failures (store or database unreachable) are
+//!    retried in place with exponential backoff, as long as the client is still waiting.
+//! 4. The store's answer (the resource, or a SCIM refusal such as `409`) is replied and only
+//!    then acked: the store has committed, so a crash before the ack means a redelivery,
+//!    which the command id turns into a no-op returning the first answer.
+//! 5. Still failing: the delivery is requeued for another attempt (possibly on another
+//!    worker); on its last allowed delivery — or at once for a failure that retrying cannot
+//!    fix — it is recorded in the provisioning log and dead-lettered, and the client gets the
+//!    error.
+//!
+//! Fairness between tenants is decided before the queue (the gateway's per-tenant in-flight
+//! cap); here, `concurrency` bounds how many commands one worker applies at once.
+
+mod apply;
+mod config;
+mod run;
+
+pub use apply::Handled;
+pub use config::WorkerConfig;
+pub use run::Worker;

@@ -1027,3 +1027,17 @@ mod properties {
         })
     }
 }
+
+#[test]
+fn an_extension_object_value_may_carry_its_own_schemas_list() {
+    // scim2-tester's PATCH of a whole extension: the value repeats the extension's URN.
+    let got = patch_user(json!([{
+        "op": "replace",
+        "path": ENTERPRISE_USER,
+        "value": {"schemas": [ENTERPRISE_USER], "employeeNumber": "42", "department": "R&D"}
+    }]))
+    .unwrap();
+    assert_eq!(got[ENTERPRISE_USER]["employeeNumber"], "42");
+    assert_eq!(got[ENTERPRISE_USER]["department"], "R&D");
+    assert!(got[ENTERPRISE_USER].get("schemas").is_none());
+}

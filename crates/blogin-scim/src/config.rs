@@ -1,0 +1,263 @@
+//! The one typed configuration of every role, layered (later wins): defaults in code, a TOML
+//! file (`--config FILE` or `BLOGIN_SCIM_CONFIG`), `BLOGIN_SCIM_<FIELD>` environment
+//! variables, then command-line flags. Printed at start with secrets redacted.
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment prefix of every setting.
+pub(crate) const ENV_PREFIX: &str = "BLOGIN_SCIM_";
+
+/// Every knob of every role, each with a safe default. Field names are the TOML keys and,
+/// upper-cased behind [`ENV_PREFIX`], the environment variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// HTTP address of the SCIM API (`serve`, `gateway`).
+    pub(crate) listen: SocketAddr,
+    /// Where `serve` keeps its SQLite database and `serve.json`.
+    pub(crate) data_dir: PathBuf,
+    /// Public origin clients use (`https://scim.example.com`), for `meta.location` and the
+    /// printed Base URL; unset: derived from the request's `Host`.
+    pub(crate) public_url: Option<String>,
+    /// Build `meta.location` from `X-Forwarded-Proto`/`-Host` (only behind a trusted proxy).
+    pub(crate) trust_forwarded: bool,
+    /// Database of `store`/`migrate` (and `serve`, which defaults to SQLite in `data_dir`):
+    /// `postgres://user:password@host/db` or `sqlite://path?mode=rwc`.
+    pub(crate) database_url: Option<String>,
+    /// Database connections per store process.
+    pub(crate) database_pool: u32,
+    /// RabbitMQ of `gateway` and `worker`.
+    pub(crate) amqp_url: String,
+    /// Prefix of the RabbitMQ queue names (one broker, several deployments).
+    pub(crate) queue_prefix: String,
+    /// gRPC address the `store` role listens on.
+    pub(crate) store_listen: SocketAddr,
+    /// gRPC URL of the store, for `gateway`, `worker` and `tenant --remote`.
+    pub(crate) store_url: String,
+    /// HTTP address of `/healthz` and `/readyz` for the `worker` and `store` roles (the
+    /// gateway serves them on `listen`).
+    pub(crate) health_listen: SocketAddr,
+    /// How long the gateway waits for a write's result before answering `503` (seconds).
+    pub(crate) request_timeout_secs: u64,
+    /// How long a token check is cached; a revoked token works at most this long (seconds).
+    pub(crate) token_cache_ttl_secs: u64,
+    /// Largest request body (bytes); larger is `413`.
+    pub(crate) max_body_bytes: usize,
+    /// Writes one tenant may have queued at once per gateway (fairness between tenants).
+    pub(crate) tenant_inflight: usize,
+    /// Page size cap (`filter.maxResults`).
+    pub(crate) max_results: u32,
+    /// Commands one worker applies at once (and its RabbitMQ prefetch).
+    pub(crate) worker_concurrency: usize,
+    /// Deliveries of a failing command before it is dead-lettered.
+    pub(crate) worker_max_deliveries: u32,
+    /// `text` or `json` log lines (on stderr).
+    pub(crate) log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            trust_forwarded: false,
+            database_url: None,
+            database_pool: 16,
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+            queue_prefix: "scim".to_owned(),
+            store_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            store_url: "http://127.0.0.1:50051".to_owned(),
+            health_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            request_timeout_secs: 25,
+            token_cache_ttl_secs: 30,
+            max_body_bytes: 1 << 20,
+            tenant_inflight: 32,
+            max_results: 200,
+            worker_concurrency: 16,
+            worker_max_deliveries: 5,
+            log_format: "text".to_owned(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults ← `file` ← environment ← `overrides` (flags given on the command line,
+    /// as a partial TOML-shaped map).
+    pub(crate) fn load(
+        file: Option<&Path>,
+        overrides: serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist (--config / BLOGIN_SCIM_CONFIG)",
+                file.display()
+            );
+            figment = figment.merge(Toml::file(file));
+        }
+        let known = known_keys();
+        let env = Env::prefixed(ENV_PREFIX).filter(move |key| known.contains(&key.as_str()));
+        figment = figment.merge(env).merge(Serialized::defaults(overrides));
+        figment
+            .extract()
+            .context("invalid configuration (check the config file and BLOGIN_SCIM_* variables)")
+    }
+
+    /// The database `serve` uses unless `database_url` says otherwise.
+    pub(crate) fn embedded_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("blogin-scim.db").display()
+            )
+        })
+    }
+
+    /// Reply deadline.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// The settings as printed at start: passwords in URLs replaced by `[REDACTED]`.
+    pub(crate) fn redacted(&self) -> String {
+        let mut copy = self.clone();
+        copy.database_url = copy.database_url.as_deref().map(redact_url);
+        copy.amqp_url = redact_url(&copy.amqp_url);
+        serde_json::to_string(&copy).unwrap_or_default()
+    }
+}
+
+/// Field names, as figment sees lower-cased environment keys.
+fn known_keys() -> Vec<&'static str> {
+    vec![
+        "listen",
+        "data_dir",
+        "public_url",
+        "trust_forwarded",
+        "database_url",
+        "database_pool",
+        "amqp_url",
+        "queue_prefix",
+        "store_listen",
+        "store_url",
+        "health_listen",
+        "request_timeout_secs",
+        "token_cache_ttl_secs",
+        "max_body_bytes",
+        "tenant_inflight",
+        "max_results",
+        "worker_concurrency",
+        "worker_max_deliveries",
+        "log_format",
+    ]
+}
+
+/// A `BLOGIN_SCIM_*` variable that sets nothing is almost always a typo: say so.
+pub(crate) fn warn_unknown_env() {
+    let known = known_keys();
+    for (key, _) in std::env::vars() {
+        let Some(name) = key.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        // CONFIG names the file; TEST_* belong to the test suites.
+        if name == "config" || name.starts_with("test_") || known.contains(&name.as_str()) {
+            continue;
+        }
+        tracing::warn!(variable = %key, "environment variable matches no setting; ignored");
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:[REDACTED]@host/…`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:[REDACTED]@{host}{path}")
+            } else {
+                url.to_owned()
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted_and_the_rest_is_kept() {
+        assert_eq!(
+            redact_url("postgres://scim:hunter2@db:5432/scim"),
+            "postgres://scim:[REDACTED]@db:5432/scim"
+        );
+        assert_eq!(
+            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:[REDACTED]@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/x.db?mode=rwc"),
+            "sqlite://data/x.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn the_redacted_settings_never_contain_the_database_password() {
+        let s = Settings {
+            database_url: Some("postgres://u:s3cret@h/db".into()),
+            amqp_url: "amqp://u:t0ps3cret@h/%2f".into(),
+            ..Settings::default()
+        };
+        let printed = s.redacted();
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("t0ps3cret"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let dir = std::env::temp_dir().join(format!("blogin-scim-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nmax_results = 50\n").unwrap();
+        let mut flags = serde_json::Map::new();
+        flags.insert("listen".into(), "127.0.0.1:9001".into());
+        let s = Settings::load(Some(&file), flags).unwrap();
+        assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 9001)));
+        assert_eq!(s.max_results, 50);
+        assert_eq!(s.tenant_inflight, 32);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_that_names_it() {
+        let dir =
+            std::env::temp_dir().join(format!("blogin-scim-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Settings::load(Some(&file), serde_json::Map::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

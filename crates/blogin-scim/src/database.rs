@@ -1,0 +1,33 @@
+//! Opening the directory database (creating the SQLite file's folder when needed) and
+//! bringing its schema up to date.
+
+use anyhow::Context;
+
+/// Connects to `url` with a pool of `pool` connections and applies pending migrations.
+pub(crate) async fn open(url: &str, pool: u32) -> anyhow::Result<scim_store::db::Connection> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(file)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("while creating {}", parent.display()))?;
+        }
+    }
+    let conn = scim_store::db::connect(url, pool).await.with_context(|| {
+        format!(
+            "while connecting to the database {} (check database_url / BLOGIN_SCIM_DATABASE_URL)",
+            crate::config::redact_url(url)
+        )
+    })?;
+    scim_store::db::migrate(&conn)
+        .await
+        .context("while migrating the database")?;
+    Ok(conn)
+}
+
+/// The directory over an open connection, with the standard schemas.
+pub(crate) fn directory(conn: scim_store::db::Connection) -> scim_store::Directory {
+    scim_store::Directory::new(conn, std::sync::Arc::new(scim::schema::Registry::new()))
+}

@@ -1,0 +1,174 @@
+//! The distributed roles — `gateway`, `worker`, `store`, `migrate` — each built from the
+//! settings, run until the shutdown token is cancelled, and stopped in order.
+
+use crate::config::Settings;
+use crate::health;
+use anyhow::Context;
+use scim_bus::amqp::{AmqpBus, AmqpConfig};
+use scim_bus::{CommandConsumer, Topology};
+use scim_gateway::{AppState, Gateway, GatewayConfig};
+use scim_worker::{Worker, WorkerConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+/// The gateway's settings.
+pub(crate) fn gateway_config(s: &Settings) -> GatewayConfig {
+    GatewayConfig {
+        public_url: s.public_url.clone(),
+        trust_forwarded: s.trust_forwarded,
+        request_timeout: s.request_timeout(),
+        token_cache_ttl: Duration::from_secs(s.token_cache_ttl_secs),
+        max_body_bytes: s.max_body_bytes,
+        tenant_inflight: s.tenant_inflight.max(1),
+        max_results: s.max_results,
+    }
+}
+
+/// The worker's settings.
+pub(crate) fn worker_config(s: &Settings) -> WorkerConfig {
+    WorkerConfig {
+        concurrency: s.worker_concurrency.max(1),
+        max_deliveries: s.worker_max_deliveries.max(1),
+        ..WorkerConfig::default()
+    }
+}
+
+/// A lazily connecting channel to the store role (tonic reconnects on its own).
+pub(crate) fn store_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("store_url {url} is not a valid URL"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}
+
+/// Connects to RabbitMQ, retrying (the broker may start after us) until `shutdown`.
+async fn connect_bus(s: &Settings, shutdown: &CancellationToken) -> anyhow::Result<Arc<AmqpBus>> {
+    let config = AmqpConfig {
+        url: s.amqp_url.clone(),
+        topology: Topology {
+            prefix: s.queue_prefix.clone(),
+        },
+        prefetch: u16::try_from(s.worker_concurrency.max(1)).unwrap_or(u16::MAX),
+        ..AmqpConfig::default()
+    };
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match AmqpBus::connect(config.clone()).await {
+            Ok(bus) => return Ok(Arc::new(bus)),
+            Err(e) => {
+                tracing::warn!(error.message = %e, retry_in = ?pause, "RabbitMQ not reachable yet")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => anyhow::bail!("stopped before RabbitMQ was reachable"),
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// `gateway`: the SCIM API; reads over gRPC, writes over RabbitMQ.
+pub(crate) async fn gateway(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let channel = store_channel(&s.store_url)?;
+    let bus = connect_bus(&s, &shutdown).await?;
+    let client = bus
+        .client()
+        .await
+        .context("while opening the publisher channel")?;
+    let state = AppState::new(gateway_config(&s), channel, Arc::new(client));
+    let gateway = Gateway::bind(s.listen, state)
+        .await
+        .with_context(|| format!("while binding {}", s.listen))?;
+    let addr = gateway.local_addr()?;
+    tracing::info!(address = %addr, "listening on http://{addr}");
+    // Stop accepting, drain in-flight requests (each waits for its reply), then close AMQP.
+    gateway
+        .run_until_stopped(shutdown.cancelled_owned())
+        .await?;
+    bus.close().await;
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// `worker`: consumes commands and applies them through the store.
+pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let channel = store_channel(&s.store_url)?;
+    let bus = connect_bus(&s, &shutdown).await?;
+    let ready: health::ReadyCheck = {
+        let (channel, bus) = (channel.clone(), bus.clone());
+        Arc::new(move || {
+            let (channel, bus) = (channel.clone(), bus.clone());
+            Box::pin(async move {
+                health::store_ready(channel).await?;
+                bus.depth().await.map(|_| ()).map_err(|e| e.to_string())
+            })
+        })
+    };
+    let (addr, health_task) = health::spawn(s.health_listen, ready, shutdown.clone()).await?;
+    tracing::info!(health = %addr, "worker consuming {}", Topology { prefix: s.queue_prefix.clone() }.commands());
+    let worker = Worker::new(channel, worker_config(&s));
+    // Stop taking deliveries, finish (reply + ack) the ones in flight, then close AMQP; the
+    // prefetched but unstarted ones go back to the queue when the channel closes.
+    worker
+        .run_reconnecting(
+            || {
+                let bus = bus.clone();
+                async move {
+                    bus.consumer()
+                        .await
+                        .map(|c| Box::new(c) as Box<dyn CommandConsumer>)
+                }
+            },
+            shutdown.clone(),
+        )
+        .await;
+    bus.close().await;
+    let _ = health_task.await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// `store`: the gRPC DirectoryService over the database.
+pub(crate) async fn store(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let url = s.embedded_database_url();
+    let conn = crate::database::open(&url, s.database_pool).await?;
+    let server = scim_store::server::StoreServer::bind(
+        s.store_listen,
+        crate::database::directory(conn.clone()),
+    )
+    .await
+    .with_context(|| format!("while binding {}", s.store_listen))?;
+    let grpc_addr = server.local_addr()?;
+    let ready: health::ReadyCheck = {
+        let conn = conn.clone();
+        Arc::new(move || {
+            let conn = conn.clone();
+            Box::pin(async move { conn.ping().await.map_err(|e| format!("database: {e}")) })
+        })
+    };
+    let (health_addr, health_task) =
+        health::spawn(s.health_listen, ready, shutdown.clone()).await?;
+    tracing::info!(address = %grpc_addr, health = %health_addr, "store listening (gRPC DirectoryService + health)");
+    // Stop accepting calls, let in-flight ones finish, then close the pool.
+    server
+        .run_until_stopped(shutdown.clone().cancelled_owned())
+        .await
+        .context("while serving")?;
+    conn.close()
+        .await
+        .context("while closing the database pool")?;
+    let _ = health_task.await;
+    tracing::info!("store stopped");
+    Ok(())
+}
+
+/// `migrate`: brings the database schema up to date.
+pub(crate) async fn migrate(s: Settings) -> anyhow::Result<()> {
+    let conn = crate::database::open(&s.embedded_database_url(), 2).await?;
+    conn.close().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}

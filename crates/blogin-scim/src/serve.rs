@@ -1,0 +1,91 @@
+//! `serve`: gateway, worker and store in one process, on SQLite, with the in-process bus —
+//! the same handlers, worker, gRPC service and store code as the distributed roles; only the
+//! transports differ (in-process pipes for gRPC, `MemoryBus` for commands).
+//!
+//! Shutdown order: stop accepting HTTP and drain in-flight requests (their commands are still
+//! being applied) → stop the worker after it finished and acked what it holds → close the bus
+//! → stop the store service → close the database.
+
+use crate::config::Settings;
+use crate::roles::{gateway_config, worker_config};
+use crate::tenant;
+use anyhow::Context;
+use scim_bus::memory::MemoryBus;
+use scim_gateway::{AppState, Gateway};
+use scim_worker::Worker;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The file in the data directory that tells `tenant` commands where this server listens.
+pub(crate) const SERVE_FILE: &str = "serve.json";
+
+/// Runs until `shutdown` is cancelled.
+pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "while creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let conn =
+        crate::database::open(&settings.embedded_database_url(), settings.database_pool).await?;
+    let store_stop = CancellationToken::new();
+    let (channel, store_task) = scim_store::server::in_process(
+        crate::database::directory(conn.clone()),
+        store_stop.clone().cancelled_owned(),
+    );
+
+    let bus = MemoryBus::new();
+    let worker = Worker::new(channel.clone(), worker_config(&settings));
+    let worker_stop = CancellationToken::new();
+    let worker_task = {
+        let mut consumer = bus.consumer(settings.worker_concurrency.max(1));
+        let stop = worker_stop.clone();
+        tokio::spawn(async move { worker.run(&mut consumer, &stop).await })
+    };
+
+    let state = AppState::new(
+        gateway_config(&settings),
+        channel.clone(),
+        Arc::new(bus.client()),
+    );
+    let gateway = Gateway::bind(settings.listen, state)
+        .await
+        .with_context(|| format!("while binding {}", settings.listen))?;
+    let addr = gateway.local_addr()?;
+    let root = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let root = root.trim_end_matches('/').to_owned();
+    let serve_file = settings.data_dir.join(SERVE_FILE);
+    std::fs::write(
+        &serve_file,
+        serde_json::json!({ "base_url_root": root, "listen": addr.to_string(), "pid": std::process::id() })
+            .to_string(),
+    )
+    .with_context(|| format!("while writing {}", serve_file.display()))?;
+    tenant::ensure_default(channel.clone(), &root).await?;
+    tracing::info!(address = %addr, "listening on http://{addr}");
+
+    gateway
+        .run_until_stopped(shutdown.cancelled_owned())
+        .await
+        .context("while serving HTTP")?;
+    tracing::info!("HTTP drained");
+    worker_stop.cancel();
+    match worker_task.await {
+        Ok(Ok(())) => tracing::info!("worker drained"),
+        Ok(Err(e)) => tracing::warn!(error.message = %e, "worker stopped with a bus error"),
+        Err(e) => tracing::error!(error.message = %e, "worker task failed"),
+    }
+    bus.close();
+    store_stop.cancel();
+    if let Ok(Err(e)) = store_task.await {
+        tracing::warn!(error.message = %e, "store service stopped with an error");
+    }
+    conn.close().await.context("while closing the database")?;
+    let _ = std::fs::remove_file(&serve_file);
+    tracing::info!("stopped");
+    Ok(())
+}

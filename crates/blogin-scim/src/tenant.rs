@@ -1,0 +1,232 @@
+//! `tenant …`: the operator's commands (create, list, rotate or revoke tokens, disable,
+//! enable), through the store's gRPC API — either a running store role (`--store-url`) or the
+//! database itself served in-process (safe beside a running `serve`: SQLite in WAL mode with
+//! a busy timeout serialises the writers). Also the default tenant `serve` creates on its
+//! first start.
+
+use crate::cli::{TenantAction, TenantArgs};
+use crate::config::Settings;
+use crate::serve::SERVE_FILE;
+use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// The tenant `serve` creates on first start.
+const DEFAULT_TENANT: &str = "default";
+
+/// Runs one `tenant` command.
+pub(crate) async fn run(s: Settings, args: TenantArgs) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let (channel, local) = match &args.store_url {
+        Some(url) => (crate::roles::store_channel(url)?, None),
+        None => {
+            let conn = crate::database::open(&s.embedded_database_url(), 2).await?;
+            let (channel, task) = scim_store::server::in_process(
+                crate::database::directory(conn.clone()),
+                stop.clone().cancelled_owned(),
+            );
+            (channel, Some((conn, task)))
+        }
+    };
+    let result = act(&s, &args, DirectoryServiceClient::new(channel)).await;
+    if let Some((conn, task)) = local {
+        stop.cancel();
+        let _ = task.await;
+        conn.close().await.ok();
+    }
+    result
+}
+
+async fn act(
+    s: &Settings,
+    args: &TenantArgs,
+    mut client: DirectoryServiceClient<Channel>,
+) -> anyhow::Result<()> {
+    let root = base_url_root(s);
+    match &args.action {
+        TenantAction::Create { name, display_name } => {
+            let created = client
+                .create_tenant(pb::CreateTenantRequest {
+                    slug: name.clone(),
+                    name: display_name.clone().unwrap_or_else(|| name.clone()),
+                })
+                .await
+                .map_err(|e| failed("create the tenant", &e))?
+                .into_inner();
+            let slug = created
+                .tenant
+                .map(|t| t.slug)
+                .unwrap_or_else(|| name.clone());
+            print_credentials(&root, &slug, &created.token, args.json);
+        }
+        TenantAction::List => {
+            let tenants = client
+                .list_tenants(pb::ListTenantsRequest {})
+                .await
+                .map_err(|e| failed("list tenants", &e))?
+                .into_inner()
+                .tenants;
+            if args.json {
+                let rows: Vec<_> = tenants
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "tenant": t.slug,
+                            "name": t.name,
+                            "provisioning_enabled": t.provisioning_enabled,
+                            "base_url": base_url(&root, &t.slug),
+                            "created": t.created.as_ref().map(|c| scim_wire::convert::timestamp_from_pb(c).to_rfc3339()),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<24} {:<9} BASE URL", "TENANT", "ENABLED");
+                for t in &tenants {
+                    println!(
+                        "{:<24} {:<9} {}",
+                        t.slug,
+                        if t.provisioning_enabled { "yes" } else { "no" },
+                        base_url(&root, &t.slug)
+                    );
+                }
+            }
+        }
+        TenantAction::RotateToken {
+            name,
+            grace_seconds,
+        } => {
+            let issued = client
+                .issue_token(pb::IssueTokenRequest {
+                    slug: name.clone(),
+                    rotate: true,
+                    grace_seconds: *grace_seconds,
+                })
+                .await
+                .map_err(|e| failed("rotate the token", &e))?
+                .into_inner();
+            print_credentials(&root, name, &issued.token, args.json);
+            if !args.json {
+                eprintln!("Earlier tokens stay valid for {grace_seconds} s.");
+            }
+        }
+        TenantAction::RevokeToken { name } => {
+            let revoked = client
+                .revoke_tokens(pb::RevokeTokensRequest { slug: name.clone() })
+                .await
+                .map_err(|e| failed("revoke tokens", &e))?
+                .into_inner()
+                .revoked;
+            if args.json {
+                println!("{}", json!({ "tenant": name, "revoked": revoked }));
+            } else {
+                println!(
+                    "Revoked {revoked} token(s) of {name}; gateways honour this within their token cache lifetime."
+                );
+            }
+        }
+        TenantAction::Disable { name } | TenantAction::Enable { name } => {
+            let enabled = matches!(args.action, TenantAction::Enable { .. });
+            let tenant = client
+                .set_tenant_enabled(pb::SetTenantEnabledRequest {
+                    slug: name.clone(),
+                    enabled,
+                })
+                .await
+                .map_err(|e| failed("change the tenant", &e))?
+                .into_inner();
+            if args.json {
+                println!(
+                    "{}",
+                    json!({ "tenant": tenant.slug, "provisioning_enabled": tenant.provisioning_enabled })
+                );
+            } else {
+                println!(
+                    "Provisioning for {} is {}.",
+                    tenant.slug,
+                    if tenant.provisioning_enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// On the first start of `serve` (no tenant at all), creates `default` and prints its
+/// credentials once: the token is not stored anywhere but as a hash.
+pub(crate) async fn ensure_default(channel: Channel, root: &str) -> anyhow::Result<()> {
+    let mut client = DirectoryServiceClient::new(channel);
+    let tenants = client
+        .list_tenants(pb::ListTenantsRequest {})
+        .await
+        .map_err(|e| failed("list tenants", &e))?
+        .into_inner()
+        .tenants;
+    if !tenants.is_empty() {
+        return Ok(());
+    }
+    let created = client
+        .create_tenant(pb::CreateTenantRequest {
+            slug: DEFAULT_TENANT.to_owned(),
+            name: "Default tenant".to_owned(),
+        })
+        .await
+        .map_err(|e| failed("create the default tenant", &e))?
+        .into_inner();
+    println!(
+        "First start: created the tenant \"{DEFAULT_TENANT}\". Enter these in Microsoft Entra ID (Provisioning → Admin Credentials):"
+    );
+    print_credentials(root, DEFAULT_TENANT, &created.token, false);
+    Ok(())
+}
+
+fn print_credentials(root: &str, slug: &str, token: &str, as_json: bool) {
+    let url = base_url(root, slug);
+    if as_json {
+        println!(
+            "{}",
+            json!({ "tenant": slug, "base_url": url, "token": token })
+        );
+    } else {
+        println!("  Tenant:            {slug}");
+        println!("  Base (Tenant) URL: {url}");
+        println!("  Secret Token:      {token}");
+        println!(
+            "  (Shown once: only its SHA-256 is stored. Rotate with `blogin-scim tenant rotate-token {slug}`.)"
+        );
+    }
+}
+
+fn base_url(root: &str, slug: &str) -> String {
+    format!("{}/scim/v2/{slug}", root.trim_end_matches('/'))
+}
+
+/// Where clients reach the API: the configured public URL, else the address a `serve` on the
+/// same data directory announced, else the configured listen address.
+fn base_url_root(s: &Settings) -> String {
+    if let Some(url) = &s.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let announced = std::fs::read_to_string(s.data_dir.join(SERVE_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| {
+            v.get("base_url_root")
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+        });
+    announced.unwrap_or_else(|| format!("http://{}", s.listen))
+}
+
+/// A failed store call as an operator-readable error (the SCIM detail when there is one).
+fn failed(what: &str, status: &tonic::Status) -> anyhow::Error {
+    let reason = scim_wire::status::scim_error(status)
+        .map(|e| e.detail().to_owned())
+        .unwrap_or_else(|| status.message().to_owned());
+    anyhow::anyhow!("could not {what}: {reason}")
+}

@@ -1,0 +1,182 @@
+//! Tenancy: two tenants side by side cannot see or change each other's resources; the
+//! operator's `tenant` commands (first-start default tenant, create, list, rotate, revoke,
+//! disable, enable) take effect on a running server.
+
+use crate::support::{Cluster, Deployment, Scim, Serve, patch_op};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_tenants_on_the_distributed_roles_cannot_see_or_change_each_other() {
+    let cluster = Cluster::start(1).await;
+    let a = Scim::new(&cluster.create_tenant("tenant-a"));
+    let b = Scim::new(&cluster.create_tenant("tenant-b"));
+    let user = a
+        .post("/Users", &json!({"userName": "shared@example.com"}))
+        .await;
+    assert_eq!(user.status, 201);
+    let uid = user.body["id"].as_str().unwrap().to_owned();
+    let group = a.post("/Groups", &json!({"displayName": "Shared"})).await;
+    let gid = group.body["id"].as_str().unwrap().to_owned();
+
+    // The same names are free in the other tenant.
+    assert_eq!(
+        b.post("/Users", &json!({"userName": "shared@example.com"}))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        b.post("/Groups", &json!({"displayName": "Shared"}))
+            .await
+            .status,
+        201
+    );
+
+    for path in [format!("/Users/{uid}"), format!("/Groups/{gid}")] {
+        assert_eq!(b.get(&path).await.status, 404, "{path}");
+        let patch = patch_op(json!([{"op": "replace", "path": "externalId", "value": "stolen"}]));
+        assert_eq!(b.patch(&path, &patch).await.status, 404, "{path}");
+        assert_eq!(b.delete(&path).await.status, 404, "{path}");
+    }
+    // B cannot add A's user to its own group either.
+    let b_group = b.get("/Groups").await.body["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cross = b
+        .patch(
+            &format!("/Groups/{b_group}"),
+            &patch_op(json!([{"op": "add", "path": "members", "value": [{"value": uid}]}])),
+        )
+        .await;
+    assert_ne!(
+        cross.status, 204,
+        "a member from another tenant must be refused"
+    );
+    let listed = b.get("/Users").await;
+    assert_eq!(listed.body["totalResults"], 1);
+    assert_ne!(listed.body["Resources"][0]["id"], uid.as_str());
+    // A still has its resources, unchanged.
+    assert_eq!(
+        a.get(&format!("/Users/{uid}")).await.body.get("externalId"),
+        None
+    );
+    assert_eq!(a.get(&format!("/Groups/{gid}")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_creates_the_default_tenant_once_and_operators_manage_tokens() {
+    let serve = Serve::start_with(&[("BLOGIN_SCIM_TOKEN_CACHE_TTL_SECS", "1".into())]).await;
+    // First start printed the default tenant's Base URL and token.
+    let out = &serve.first_start_stdout;
+    let token = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Secret Token:").map(str::trim))
+        .expect("first start prints the token")
+        .to_owned();
+    let base = format!("{}/scim/v2/default", serve.root);
+    assert!(out.contains(&base), "{out}");
+    let default = Scim::with_token(&base, &token);
+    assert_eq!(default.get("/Users").await.status, 200);
+
+    let listed: Value = serde_json::from_str(&serve.tenant(&["list", "--json"])).unwrap();
+    assert_eq!(listed[0]["tenant"], "default");
+    assert_eq!(listed[0]["base_url"], base.as_str());
+
+    // Rotation: the new token works, the old one keeps working during the grace period.
+    let rotated: Value = serde_json::from_str(&serve.tenant(&[
+        "rotate-token",
+        "default",
+        "--grace-seconds",
+        "600",
+        "--json",
+    ]))
+    .unwrap();
+    let new_token = rotated["token"].as_str().unwrap();
+    assert_ne!(new_token, token);
+    assert_eq!(
+        Scim::with_token(&base, new_token)
+            .get("/Users")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(default.get("/Users").await.status, 200);
+
+    // Revocation takes effect within the token cache lifetime (1 s here).
+    serve.tenant(&["revoke-token", "default"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        Scim::with_token(&base, new_token)
+            .get("/Users")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(default.get("/Users").await.status, 401);
+
+    // Disable / enable a tenant with a fresh token.
+    let fresh: Value = serde_json::from_str(&serve.tenant(&[
+        "rotate-token",
+        "default",
+        "--grace-seconds",
+        "0",
+        "--json",
+    ]))
+    .unwrap();
+    let fresh = Scim::with_token(&base, fresh["token"].as_str().unwrap());
+    assert_eq!(fresh.get("/Users").await.status, 200);
+    serve.tenant(&["disable", "default"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(fresh.get("/Users").await.status, 401);
+    serve.tenant(&["enable", "default"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(fresh.get("/Users").await.status, 200);
+
+    // A second tenant created beside the running server works at once; names are unique.
+    let second = serve.create_tenant("second");
+    assert_eq!(second.base_url, format!("{}/scim/v2/second", serve.root));
+    assert_eq!(Scim::new(&second).get("/Groups").await.status, 200);
+    let again = std::process::Command::new(crate::support::bin())
+        .args([
+            "tenant",
+            "create",
+            "second",
+            "--data-dir",
+            serve.data_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_stops_gracefully_on_sigterm_and_keeps_its_data() {
+    let mut serve = Serve::start().await;
+    let tenant = serve.create_tenant("durable");
+    let scim = Scim::new(&tenant);
+    let id = scim
+        .post("/Users", &json!({"userName": "kept@example.com"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        serve.proc.terminate(),
+        "serve did not exit cleanly:\n{}",
+        serve.proc.log()
+    );
+    assert!(serve.proc.log().contains("stopped"));
+    // The data outlives the process: the tenant and user are there for a new tenant command.
+    let listed: Value = serde_json::from_str(&serve.tenant(&["list", "--json"])).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["tenant"] == "durable")
+    );
+    let _ = id;
+}

@@ -1,0 +1,156 @@
+//! The HTTP surface: [`router`] and the one SCIM entry point that every request under
+//! `/scim/v2/{tenant}/…` goes through, in this order:
+//!
+//! 1. resolve method + path to an [`Operation`] (its name becomes
+//!    the span name; the span carries the tenant slug and never tokens, bodies or personal
+//!    data);
+//! 2. authenticate the tenant — before anything else is revealed or read, so an unknown path
+//!    or method under an unknown tenant is the same `401` as everything else there;
+//! 3. answer routing errors (`404`, `405` + `Allow`, `501`), then run the handler.
+//!
+//! Every error becomes a SCIM error body in one place ([`GatewayError`]'s `IntoResponse`);
+//! panics are caught into a generic SCIM `500`.
+
+mod command;
+mod context;
+mod discovery;
+mod health;
+mod reads;
+mod search;
+mod writes;
+
+use crate::base_url::tenant_base;
+use crate::error::{GatewayError, panic_response};
+use crate::extract::{TraceContext, query_pairs};
+use crate::operation::{Operation, Route, resolve};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use context::Ctx;
+use std::collections::HashMap;
+use tower_http::catch_panic::CatchPanicLayer;
+use tracing::Instrument;
+
+/// The gateway's routes: `/healthz`, `/readyz` and the SCIM API under `/scim/v2/{tenant}/`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", any(health::healthz))
+        .route("/readyz", any(health::readyz))
+        .route("/scim/v2/{tenant}", any(scim))
+        .route("/scim/v2/{tenant}/", any(scim))
+        .route("/scim/v2/{tenant}/{*rest}", any(scim))
+        .fallback(|| async { GatewayError::NotFound })
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn scim(
+    State(state): State<AppState>,
+    params: Result<Path<HashMap<String, String>>, PathRejection>,
+    req: Request,
+) -> Response {
+    let Ok(Path(params)) = params else {
+        return GatewayError::NotFound.into_response();
+    };
+    let slug = params.get("tenant").cloned().unwrap_or_default();
+    let route = resolve(req.method(), params.get("rest").map_or("", String::as_str));
+    let op = route.as_ref().map_or("scim.unrouted", |r| r.op.name());
+    let span = tracing::info_span!(
+        "scim.request",
+        otel.name = op,
+        op,
+        tenant = %slug,
+        resource_id = tracing::field::Empty,
+        http.method = %req.method(),
+        http.status_code = tracing::field::Empty,
+    );
+    // Ids are recorded only when they are ids: the path is client text and could hold anything.
+    if let Some(id) = route.as_ref().ok().and_then(|r| r.id.as_deref())
+        && uuid::Uuid::parse_str(id).is_ok()
+    {
+        span.record("resource_id", id);
+    }
+    async move {
+        let started = tokio::time::Instant::now();
+        let res = handle(state, slug, route, req)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
+        let status = res.status().as_u16();
+        tracing::Span::current().record("http.status_code", status);
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+async fn handle(
+    state: AppState,
+    slug: String,
+    route: Result<Route, GatewayError>,
+    req: Request,
+) -> Result<Response, GatewayError> {
+    let deadline = tokio::time::Instant::now() + state.inner.config.request_timeout;
+    let (parts, body) = req.into_parts();
+    let trace = TraceContext::from_headers(&parts.headers);
+    let tenant = state
+        .inner
+        .auth
+        .authenticate(&slug, &parts.headers, &trace)
+        .await?;
+    let Route { op, id } = route?;
+    let ctx = Ctx {
+        base: tenant_base(
+            &state.inner.config,
+            &parts.headers,
+            &parts.uri,
+            &tenant.slug,
+        ),
+        state: state.inner.clone(),
+        tenant,
+        query: query_pairs(&parts.uri),
+        headers: parts.headers,
+        trace,
+        deadline,
+    };
+    dispatch(&ctx, op, &id.unwrap_or_default(), body).await
+}
+
+/// Runs the handler of an authenticated, routed request.
+async fn dispatch(
+    ctx: &Ctx,
+    op: Operation,
+    id: &str,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    use Operation::*;
+    match (op, op.kind()) {
+        (UsersList | GroupsList, Some(kind)) => reads::list(ctx, kind).await,
+        (UsersGet | GroupsGet, Some(kind)) => reads::get(ctx, kind, id).await,
+        (UsersSearch | GroupsSearch, Some(kind)) => search::search(ctx, kind, body).await,
+        (RootSearch, _) => search::root_search(ctx, body).await,
+        (UsersCreate | GroupsCreate, Some(kind)) => writes::create(ctx, kind, body).await,
+        (UsersReplace | GroupsReplace, Some(kind)) => writes::replace(ctx, kind, id, body).await,
+        (UsersPatch | GroupsPatch, Some(kind)) => writes::patch(ctx, kind, id, body).await,
+        (UsersDelete | GroupsDelete, Some(kind)) => writes::delete(ctx, kind, id).await,
+        (Schemas, _) => Ok(discovery::schemas(ctx)),
+        (SchemaGet, _) => discovery::schema(ctx, id),
+        (ResourceTypes, _) => Ok(discovery::resource_types(ctx)),
+        (ResourceTypeGet, _) => discovery::resource_type(ctx, id),
+        (ServiceProviderConfig, _) => Ok(discovery::service_provider_config(ctx)),
+        (Bulk, _) => Err(GatewayError::NotImplemented("/Bulk")),
+        (Me, _) => Err(GatewayError::NotImplemented("/Me")),
+        (op, None) => Err(GatewayError::Internal(format!(
+            "operation {} has no resource type",
+            op.name()
+        ))),
+    }
+}
