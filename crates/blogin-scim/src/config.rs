@@ -104,7 +104,10 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         let known = known_keys();
-        let env = Env::prefixed(ENV_PREFIX).filter(move |key| known.contains(&key.as_str()));
+        // Only known keys: `BLOGIN_SCIM_CONFIG` and the test suites' `BLOGIN_SCIM_TEST_*` are
+        // not settings (and would trip `deny_unknown_fields`).
+        let env = Env::prefixed(ENV_PREFIX)
+            .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
         figment
             .extract()
@@ -247,6 +250,20 @@ mod tests {
         assert_eq!(s.max_results, 50);
         assert_eq!(s.tenant_inflight, 32);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn environment_variables_set_settings() {
+        // figment's Jail restores the environment afterwards and serialises its users.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BLOGIN_SCIM_TOKEN_CACHE_TTL_SECS", "7");
+            jail.set_env("BLOGIN_SCIM_LISTEN", "127.0.0.1:9002");
+            jail.set_env("BLOGIN_SCIM_TEST_SOMETHING", "ignored");
+            let s = Settings::load(None, serde_json::Map::new()).map_err(|e| e.to_string())?;
+            assert_eq!(s.token_cache_ttl_secs, 7);
+            assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 9002)));
+            Ok(())
+        });
     }
 
     #[test]

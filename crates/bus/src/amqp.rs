@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use futures_util::StreamExt as _;
 use lapin::message::Delivery;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties};
@@ -43,8 +43,11 @@ use tracing::{debug, warn};
 const REPLY_TO: &str = "amq.rabbitmq.reply-to";
 /// Content type of commands and replies.
 const CONTENT_TYPE: &str = "application/x-protobuf";
-/// The header quorum queues set on redeliveries.
+/// The header quorum queues set on redeliveries: every return up to RabbitMQ 4.2, only
+/// failed deliveries (`basic.reject` with requeue, channel closed) from 4.3 on.
 const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
+/// Every return, from RabbitMQ 4.3 on (absent before).
+const ACQUIRED_COUNT_HEADER: &str = "x-acquired-count";
 /// After a failed connection attempt, calls fail at once for this long instead of trying
 /// again, so that a down broker is not hammered by every request.
 pub const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
@@ -782,7 +785,9 @@ impl AmqpConsumer {
         if let Some(table) = properties.headers() {
             for (key, value) in table {
                 match key.as_str() {
-                    DELIVERY_COUNT_HEADER => delivery_count = as_i64(value),
+                    DELIVERY_COUNT_HEADER | ACQUIRED_COUNT_HEADER => {
+                        delivery_count = delivery_count.max(as_i64(value));
+                    }
                     DEADLINE_HEADER => {
                         deadline = as_i64(value)
                             .and_then(|ms| u64::try_from(ms).ok())
@@ -796,7 +801,7 @@ impl AmqpConsumer {
                 }
             }
         }
-        // Quorum queues count returns in x-delivery-count (absent on the first delivery);
+        // Quorum queues count earlier deliveries in these headers (absent on the first one);
         // other queue types only flag a redelivery.
         let delivery_count = match delivery_count {
             Some(count) => u32::try_from(count.max(0)).unwrap_or(u32::MAX),
@@ -888,12 +893,11 @@ impl AmqpHandle {
         }
         let done = match how {
             Settle::Ack => self.acker.ack(BasicAckOptions::default()).await,
+            // basic.reject, not basic.nack: from RabbitMQ 4.3 on only a reject counts toward
+            // x-delivery-limit, and a command that keeps failing must reach the dead letters.
             Settle::Requeue => {
                 self.acker
-                    .nack(BasicNackOptions {
-                        multiple: false,
-                        requeue: true,
-                    })
+                    .reject(BasicRejectOptions { requeue: true })
                     .await
             }
             Settle::DeadLetter => {
@@ -960,11 +964,8 @@ impl Drop for AmqpHandle {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let acker = self.acker.clone();
             runtime.spawn(async move {
-                let requeue = BasicNackOptions {
-                    multiple: false,
-                    requeue: true,
-                };
-                if let Err(error) = acker.nack(requeue).await {
+                // A reject, like a crash would count (see `Settle::Requeue`).
+                if let Err(error) = acker.reject(BasicRejectOptions { requeue: true }).await {
                     debug!(%error, "requeueing a dropped delivery");
                 }
             });

@@ -70,6 +70,12 @@ async fn a_killed_worker_loses_no_acknowledged_write() {
         "writes must resume on the new worker"
     );
 
+    let unavailable = outcomes.iter().filter(|o| o.1 == 503).count();
+    eprintln!(
+        "{} creates: {} acknowledged ({acked_at_kill} before the kill), {unavailable} answered 503",
+        outcomes.len(),
+        acked.load(Ordering::SeqCst)
+    );
     let mut expected_members = BTreeSet::new();
     for (name, status, member) in &outcomes {
         assert!(
