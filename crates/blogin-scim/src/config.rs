@@ -253,6 +253,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment::Jail's closure type is figment's")]
     fn environment_variables_set_settings() {
         // figment's Jail restores the environment afterwards and serialises its users.
         figment::Jail::expect_with(|jail| {
