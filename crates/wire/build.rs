@@ -2,7 +2,13 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let dir = root.join("blogin/scim/v1");
-    let files = ["resources.proto", "commands.proto", "events.proto", "directory.proto"].map(|f| dir.join(f));
+    let files = [
+        "resources.proto",
+        "commands.proto",
+        "events.proto",
+        "directory.proto",
+    ]
+    .map(|f| dir.join(f));
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }

@@ -142,6 +142,12 @@ pub(crate) enum TenantAction {
         /// The tenant.
         name: String,
     },
+    /// Pending membership fan-out: jobs not yet completed and the age of the oldest, events
+    /// not yet published (every tenant with pending work, or one).
+    Lag {
+        /// Only this tenant.
+        name: Option<String>,
+    },
 }
 
 impl Command {

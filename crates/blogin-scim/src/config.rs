@@ -109,9 +109,29 @@ impl Settings {
         let env = Env::prefixed(ENV_PREFIX)
             .filter(move |key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k)));
         figment = figment.merge(env).merge(Serialized::defaults(overrides));
-        figment
+        let settings: Settings = figment
             .extract()
-            .context("invalid configuration (check the config file and BLOGIN_SCIM_* variables)")
+            .context("invalid configuration (check the config file and BLOGIN_SCIM_* variables)")?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Bounds that keep the service inside its clients' expectations.
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=55).contains(&self.request_timeout_secs),
+            "request_timeout_secs must be between 1 and 55: Entra gives up after 60 s"
+        );
+        anyhow::ensure!(
+            self.token_cache_ttl_secs <= 3600,
+            "token_cache_ttl_secs must be at most 3600 (revoked tokens work for that long)"
+        );
+        anyhow::ensure!(self.max_results >= 1, "max_results must be at least 1");
+        anyhow::ensure!(
+            matches!(self.log_format.as_str(), "text" | "json"),
+            "log_format must be text or json"
+        );
+        Ok(())
     }
 
     /// The database `serve` uses unless `database_url` says otherwise.
@@ -253,7 +273,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err, reason = "figment::Jail's closure type is figment's")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure type is figment's"
+    )]
     fn environment_variables_set_settings() {
         // figment's Jail restores the environment afterwards and serialises its users.
         figment::Jail::expect_with(|jail| {
@@ -265,6 +288,17 @@ mod tests {
             assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 9002)));
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_request_timeout_beyond_what_entra_waits_is_refused() {
+        let mut flags = serde_json::Map::new();
+        flags.insert("request_timeout_secs".into(), 600.into());
+        let err = Settings::load(None, flags).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("request_timeout_secs"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// How long a readiness check may take before the role counts as not ready.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A readiness check: resolves to `Err(reason)` when a dependency does not answer.
 pub(crate) type ReadyCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
@@ -30,12 +33,17 @@ pub(crate) async fn spawn(
             get(move || {
                 let ready = ready.clone();
                 async move {
-                    match ready().await {
-                        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
-                        Err(reason) => (
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            format!("not ready: {reason}\n"),
-                        ),
+                    // The reason is logged, not returned: these endpoints are unauthenticated
+                    // and a database error can name hosts.
+                    let checked = tokio::time::timeout(READY_TIMEOUT, ready())
+                        .await
+                        .unwrap_or_else(|_| Err("readiness check timed out".to_owned()));
+                    match checked {
+                        Ok(()) => (StatusCode::OK, "ready\n"),
+                        Err(reason) => {
+                            tracing::warn!(%reason, "not ready");
+                            (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+                        }
                     }
                 }
             }),

@@ -7,7 +7,7 @@ use anyhow::Context;
 use scim_bus::amqp::{AmqpBus, AmqpConfig};
 use scim_bus::{CommandConsumer, Topology};
 use scim_gateway::{AppState, Gateway, GatewayConfig};
-use scim_worker::{Worker, WorkerConfig};
+use scim_worker::{FanoutWorker, Relay, Worker, WorkerConfig, keep_consuming};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +50,7 @@ async fn connect_bus(s: &Settings, shutdown: &CancellationToken) -> anyhow::Resu
         url: s.amqp_url.clone(),
         topology: Topology {
             prefix: s.queue_prefix.clone(),
+            ..Topology::default()
         },
         prefetch: u16::try_from(s.worker_concurrency.max(1)).unwrap_or(u16::MAX),
         ..AmqpConfig::default()
@@ -108,7 +109,46 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
         })
     };
     let (addr, health_task) = health::spawn(s.health_listen, ready, shutdown.clone()).await?;
-    tracing::info!(health = %addr, "worker consuming {}", Topology { prefix: s.queue_prefix.clone() }.commands());
+    tracing::info!(health = %addr, "worker consuming {}", Topology { prefix: s.queue_prefix.clone(), ..Topology::default() }.commands());
+    // Membership fan-out beside the commands: this worker's outbox relay (the store leases
+    // items, so any number of relays share the outbox) and the job consumer.
+    let publisher = bus
+        .publisher()
+        .await
+        .context("while opening the fan-out publisher")?;
+    let relay = Relay::new(
+        channel.clone(),
+        Arc::new(publisher),
+        Duration::from_millis(200),
+    );
+    let relay_task = {
+        let stop = shutdown.clone();
+        tokio::spawn(async move { relay.run(stop).await })
+    };
+    let fanout = FanoutWorker::new(
+        channel.clone(),
+        s.worker_concurrency,
+        s.worker_max_deliveries,
+    );
+    let fanout_task = {
+        let (bus, stop) = (bus.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let run_stop = stop.clone();
+            keep_consuming(
+                "fan-out",
+                || {
+                    let bus = bus.clone();
+                    async move { bus.job_consumer().await }
+                },
+                stop,
+                move |mut consumer| {
+                    let (fanout, stop) = (fanout.clone(), run_stop.clone());
+                    async move { fanout.run(&mut consumer, &stop).await }
+                },
+            )
+            .await;
+        })
+    };
     let worker = Worker::new(channel, worker_config(&s));
     // Stop taking deliveries, finish (reply + ack) the ones in flight, then close AMQP; the
     // prefetched but unstarted ones go back to the queue when the channel closes.
@@ -125,6 +165,8 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
             shutdown.clone(),
         )
         .await;
+    let _ = relay_task.await;
+    let _ = fanout_task.await;
     bus.close().await;
     let _ = health_task.await;
     tracing::info!("worker stopped");

@@ -3,8 +3,9 @@
 //! transports differ (in-process pipes for gRPC, `MemoryBus` for commands).
 //!
 //! Shutdown order: stop accepting HTTP and drain in-flight requests (their commands are still
-//! being applied) → stop the worker after it finished and acked what it holds → close the bus
-//! → stop the store service → close the database.
+//! being applied) → stop the command worker after it finished and acked what it holds → stop
+//! the outbox relay and the fan-out consumer (unfinished jobs stay in the outbox and run on
+//! the next start) → close the bus → stop the store service → close the database.
 
 use crate::config::Settings;
 use crate::roles::{gateway_config, worker_config};
@@ -12,8 +13,9 @@ use crate::tenant;
 use anyhow::Context;
 use scim_bus::memory::MemoryBus;
 use scim_gateway::{AppState, Gateway};
-use scim_worker::Worker;
+use scim_worker::{FanoutWorker, Relay, Worker};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The file in the data directory that tells `tenant` commands where this server listens.
@@ -42,6 +44,28 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
         let mut consumer = bus.consumer(settings.worker_concurrency.max(1));
         let stop = worker_stop.clone();
         tokio::spawn(async move { worker.run(&mut consumer, &stop).await })
+    };
+
+    // Membership fan-out: the outbox relay and the job consumer, on the same in-process bus.
+    let fanout_stop = CancellationToken::new();
+    let relay_task = {
+        let relay = Relay::new(
+            channel.clone(),
+            Arc::new(bus.publisher()),
+            Duration::from_millis(100),
+        );
+        let stop = fanout_stop.clone();
+        tokio::spawn(async move { relay.run(stop).await })
+    };
+    let fanout_task = {
+        let fanout = FanoutWorker::new(
+            channel.clone(),
+            settings.worker_concurrency,
+            settings.worker_max_deliveries,
+        );
+        let mut consumer = bus.job_consumer(settings.worker_concurrency.max(1));
+        let stop = fanout_stop.clone();
+        tokio::spawn(async move { fanout.run(&mut consumer, &stop).await })
     };
 
     let state = AppState::new(
@@ -79,6 +103,12 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
         Ok(Err(e)) => tracing::warn!(error.message = %e, "worker stopped with a bus error"),
         Err(e) => tracing::error!(error.message = %e, "worker task failed"),
     }
+    fanout_stop.cancel();
+    let _ = relay_task.await;
+    if let Ok(Err(e)) = fanout_task.await {
+        tracing::warn!(error.message = %e, "fan-out consumer stopped with a bus error");
+    }
+    tracing::info!("fan-out stopped");
     bus.close();
     store_stop.cancel();
     if let Ok(Err(e)) = store_task.await {

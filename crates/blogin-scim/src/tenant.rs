@@ -73,6 +73,7 @@ async fn act(
                     .map(|t| {
                         json!({
                             "tenant": t.slug,
+                            "id": t.id,
                             "name": t.name,
                             "provisioning_enabled": t.provisioning_enabled,
                             "base_url": base_url(&root, &t.slug),
@@ -153,8 +154,64 @@ async fn act(
                 );
             }
         }
+        TenantAction::Lag { name } => {
+            let tenant_id = match name {
+                Some(name) => tenant_id_of(&mut client, name).await?,
+                None => String::new(),
+            };
+            let lag = client
+                .fanout_lag(pb::FanoutLagRequest { tenant_id })
+                .await
+                .map_err(|e| failed("read the fan-out lag", &e))?
+                .into_inner()
+                .tenants;
+            if args.json {
+                let rows: Vec<_> = lag
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "tenant": t.slug,
+                            "pending_jobs": t.pending_jobs,
+                            "oldest_job_age_seconds": t.oldest_job_age_seconds,
+                            "pending_events": t.pending_events,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else if lag.is_empty() {
+                println!("No pending fan-out work.");
+            } else {
+                println!(
+                    "{:<24} {:>12} {:>16} {:>14}",
+                    "TENANT", "PENDING JOBS", "OLDEST JOB AGE", "PENDING EVENTS"
+                );
+                for t in &lag {
+                    println!(
+                        "{:<24} {:>12} {:>15.1}s {:>14}",
+                        t.slug, t.pending_jobs, t.oldest_job_age_seconds, t.pending_events
+                    );
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// The id of the tenant `slug` (an unknown name is an error).
+async fn tenant_id_of(
+    client: &mut DirectoryServiceClient<Channel>,
+    slug: &str,
+) -> anyhow::Result<String> {
+    client
+        .list_tenants(pb::ListTenantsRequest {})
+        .await
+        .map_err(|e| failed("list tenants", &e))?
+        .into_inner()
+        .tenants
+        .into_iter()
+        .find(|t| t.slug == slug)
+        .map(|t| t.id)
+        .ok_or_else(|| anyhow::anyhow!("no tenant named {slug}"))
 }
 
 /// On the first start of `serve` (no tenant at all), creates `default` and prints its

@@ -1,53 +1,45 @@
-//! The RabbitMQ command transport (lapin), for the distributed mode.
+//! The RabbitMQ transport (lapin), for the distributed mode.
 //!
 //! Topology (declared idempotently by [`AmqpBus::connect`] and again after every reconnect):
-//! - `{prefix}.commands`: durable quorum queue; `x-delivery-limit` = [`AmqpConfig::delivery_limit`];
-//!   rejected or over-delivered messages are dead-lettered through the default exchange to
-//! - `{prefix}.commands.dead`: durable quorum queue.
+//! - `{prefix}.commands` and `{prefix}.fanout`: durable quorum queues; `x-delivery-limit` =
+//!   [`AmqpConfig::delivery_limit`]; rejected or over-delivered messages are dead-lettered
+//!   through the default exchange to
+//! - `{prefix}.commands.dead` and `{prefix}.fanout.dead`: durable quorum queues;
+//! - [`Topology::events`]: a durable topic exchange the BlogIn application binds its queues to.
 //!
-//! Requests ([`AmqpClient`]) are persistent, `mandatory` publishes with publisher confirms on
-//! one channel per client, which also consumes `amq.rabbitmq.reply-to` (direct reply-to
-//! requires the consuming and the publishing channel to be the same); replies are routed to the
-//! waiting request by correlation id. Consumers ([`AmqpConsumer`]) have their own channel with
-//! `basic.qos(prefetch)` and manual acknowledgements.
+//! Every publish is persistent and waits for the broker's publisher confirm, on a channel in
+//! confirm mode owned by the publishing side: commands ([`AmqpClient`], request and reply)
+//! and fan-out jobs ([`AmqpPublisher`]) are also `mandatory`, so a missing queue is an error,
+//! not a silent drop; events are not (an event nobody is bound for is dropped). Consumers
+//! ([`AmqpConsumer`], [`AmqpJobConsumer`]) have a channel each with `basic.qos(prefetch)` and
+//! manual acknowledgements.
 //!
-//! Failures: a broken connection or channel fails the requests that were using it
+//! Failures: a broken connection or channel fails the publishes that were using it
 //! ([`BusError::Unavailable`] or [`BusError::NotConfirmed`]) and the next call connects again
 //! (lazily, at most once per [`RECONNECT_BACKOFF`]); a consumer whose connection broke returns
 //! [`BusError::Unavailable`] from `next()` and the worker makes a new one.
 
-use crate::{
-    BusError, CommandClient, CommandConsumer, CommandDelivery, DEADLINE_HEADER, DeliveryHandle,
-    Headers, Topology,
-};
-use async_trait::async_trait;
-use futures_util::StreamExt as _;
-use lapin::message::Delivery;
+use crate::{BusError, EventReceiver, Topology};
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicConsumeOptions, ExchangeDeclareOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Acker, BasicProperties, Channel, Connection, ConnectionProperties};
-use prost::Message as _;
-use scim_wire::pb;
-use std::collections::HashMap;
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::oneshot;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
-/// The pseudo-queue of RabbitMQ's direct reply-to.
-const REPLY_TO: &str = "amq.rabbitmq.reply-to";
-/// Content type of commands and replies.
+mod consume;
+mod events;
+mod publish;
+
+pub use consume::{AmqpConsumer, AmqpJobConsumer};
+pub use publish::{AmqpClient, AmqpPublisher};
+
+/// Content type of commands, replies, jobs and events: all are protobuf.
 const CONTENT_TYPE: &str = "application/x-protobuf";
-/// The header quorum queues set on redeliveries: every return up to RabbitMQ 4.2, only
-/// failed deliveries (`basic.reject` with requeue, channel closed) from 4.3 on.
-const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
-/// Every return, from RabbitMQ 4.3 on (absent before).
-const ACQUIRED_COUNT_HEADER: &str = "x-acquired-count";
 /// After a failed connection attempt, calls fail at once for this long instead of trying
 /// again, so that a down broker is not hammered by every request.
 pub const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
@@ -59,12 +51,15 @@ pub struct AmqpConfig {
     pub url: String,
     /// Queue names.
     pub topology: Topology,
-    /// Unsettled deliveries per consumer ([`AmqpBus::consumer`]); `0` means no limit.
+    /// Unsettled deliveries per consumer ([`AmqpBus::consumer`], [`AmqpBus::job_consumer`]);
+    /// `0` means no limit.
     pub prefetch: u16,
-    /// `x-delivery-limit` of the command queue: a command returned to the queue (requeued, or
-    /// its consumer went away) more often than this is dead-lettered.
+    /// `x-delivery-limit` of the command and the fan-out queue: a message returned to its
+    /// queue (requeued, or its consumer went away) more often than this is dead-lettered.
     pub delivery_limit: u32,
-    /// How long to wait for a publisher confirm; also bounds connecting and declaring.
+    /// How long to wait for the publisher confirm of a fan-out job or an event; also bounds
+    /// connecting and declaring. A command request waits for its confirm as long as for its
+    /// reply (its own timeout).
     pub confirm_timeout: Duration,
 }
 
@@ -127,8 +122,8 @@ fn short(value: &str, what: &str) -> Result<ShortString, BusError> {
         .map_err(|_| BusError::Unavailable(format!("{what} is longer than 255 bytes")))
 }
 
-/// A connection to RabbitMQ, shared by the clients and consumers made from it. Cloning gives
-/// another handle to the same connection.
+/// A connection to RabbitMQ, shared by the clients, publishers and consumers made from it.
+/// Cloning gives another handle to the same connection.
 #[derive(Clone)]
 pub struct AmqpBus {
     shared: Arc<Shared>,
@@ -143,12 +138,69 @@ impl fmt::Debug for AmqpBus {
     }
 }
 
+/// What every client, publisher and consumer of one bus shares.
 struct Shared {
     config: AmqpConfig,
-    commands: ShortString,
-    dead_letters: ShortString,
+    /// The names of [`AmqpConfig::topology`], checked once to fit AMQP's short strings.
+    names: Names,
     link: tokio::sync::Mutex<Link>,
     closed: AtomicBool,
+}
+
+/// The topology's names as AMQP short strings.
+struct Names {
+    commands: ShortString,
+    dead_letters: ShortString,
+    fanout: ShortString,
+    fanout_dead_letters: ShortString,
+    events: ShortString,
+}
+
+impl Names {
+    fn new(topology: &Topology) -> Result<Self, BusError> {
+        Ok(Self {
+            commands: short(&topology.commands(), "the command queue name")?,
+            dead_letters: short(&topology.dead_letters(), "the dead-letter queue name")?,
+            fanout: short(&topology.fanout(), "the fan-out queue name")?,
+            fanout_dead_letters: short(
+                &topology.fanout_dead_letters(),
+                "the fan-out dead-letter queue name",
+            )?,
+            events: short(&topology.events, "the events exchange name")?,
+        })
+    }
+
+    /// The work queues with their dead-letter queues; what [`AmqpBus::delete_topology`]
+    /// removes (the events exchange is shared, so it stays).
+    fn queues(&self) -> [&ShortString; 4] {
+        [
+            &self.commands,
+            &self.dead_letters,
+            &self.fanout,
+            &self.fanout_dead_letters,
+        ]
+    }
+}
+
+/// Starts consuming `queue` on `channel`; with `no_ack` the broker considers every delivery
+/// settled once sent (for replies and event subscriptions, which nothing redelivers).
+async fn consume(
+    channel: &Channel,
+    queue: &ShortString,
+    no_ack: bool,
+) -> Result<lapin::Consumer, BusError> {
+    channel
+        .basic_consume(
+            queue.clone(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|e| unavailable(&format!("consuming {queue}"), e))
 }
 
 /// The current connection, or when the last attempt to make one failed.
@@ -219,30 +271,58 @@ impl Shared {
         Ok(connection)
     }
 
-    /// Declares the two queues; idempotent as long as their arguments did not change (a
-    /// durable queue's arguments are fixed: RabbitMQ answers PRECONDITION_FAILED otherwise).
+    /// Declares both work queues, their dead-letter queues and the events exchange;
+    /// idempotent as long as their arguments did not change (a durable queue's or exchange's
+    /// arguments are fixed: RabbitMQ answers PRECONDITION_FAILED otherwise).
     async fn declare(&self, connection: &Connection) -> Result<(), BusError> {
         let channel = connection
             .create_channel()
             .await
             .map_err(|e| unavailable("opening a channel", e))?;
-        let durable = QueueDeclareOptions::durable();
-
-        let mut dead_args = FieldTable::default();
-        dead_args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        let names = &self.names;
+        self.declare_work_queue(&channel, &names.commands, &names.dead_letters)
+            .await?;
+        self.declare_work_queue(&channel, &names.fanout, &names.fanout_dead_letters)
+            .await?;
         channel
-            .queue_declare(self.dead_letters.clone(), durable, dead_args)
+            .exchange_declare(
+                names.events.clone(),
+                ExchangeKind::Topic,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
             .await
-            .map_err(|e| unavailable(&format!("declaring queue {}", self.dead_letters), e))?;
+            .map_err(|e| unavailable(&format!("declaring exchange {}", names.events), e))?;
+        let _ = channel.close(200, "OK".into()).await;
+        Ok(())
+    }
 
-        let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+    /// Declares `queue` (quorum, with the delivery limit) and the quorum queue it
+    /// dead-letters to.
+    async fn declare_work_queue(
+        &self,
+        channel: &Channel,
+        queue: &ShortString,
+        dead_letters: &ShortString,
+    ) -> Result<(), BusError> {
+        let durable = QueueDeclareOptions::durable();
+        let quorum = || {
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-queue-type".into(),
+                AMQPValue::LongString("quorum".into()),
+            );
+            args
+        };
+        channel
+            .queue_declare(dead_letters.clone(), durable, quorum())
+            .await
+            .map_err(|e| unavailable(&format!("declaring queue {dead_letters}"), e))?;
+
+        let mut args = quorum();
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(i64::from(self.config.delivery_limit)),
@@ -253,24 +333,29 @@ impl Shared {
         );
         args.insert(
             "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(self.dead_letters.as_str().into()),
+            AMQPValue::LongString(dead_letters.as_str().into()),
         );
         channel
-            .queue_declare(self.commands.clone(), durable, args)
+            .queue_declare(queue.clone(), durable, args)
             .await
-            .map_err(|e| unavailable(&format!("declaring queue {}", self.commands), e))?;
-        let _ = channel.close(200, "OK".into()).await;
+            .map_err(|e| unavailable(&format!("declaring queue {queue}"), e))?;
         Ok(())
+    }
+
+    /// A new channel on the live connection (connecting if need be; `wait` as in
+    /// [`Shared::connection`]).
+    async fn channel(&self, wait: bool) -> Result<Channel, BusError> {
+        self.connection(wait)
+            .await?
+            .create_channel()
+            .await
+            .map_err(|e| unavailable("opening a channel", e))
     }
 
     /// Ready messages in `queue` (passive declare, on a throwaway channel since a missing
     /// queue closes the channel).
     async fn message_count(&self, queue: &ShortString) -> Result<u32, BusError> {
-        let connection = self.connection(false).await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| unavailable("opening a channel", e))?;
+        let channel = self.channel(false).await?;
         let options = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()
@@ -286,18 +371,14 @@ impl Shared {
 
 impl AmqpBus {
     /// Connects and declares the topology. Fails with [`BusError::Unavailable`] if the broker
-    /// cannot be reached or a queue exists with other arguments.
+    /// cannot be reached, a name is too long, or a queue or the events exchange exists with
+    /// other arguments.
     pub async fn connect(config: AmqpConfig) -> Result<AmqpBus, BusError> {
-        let commands = short(&config.topology.commands(), "the command queue name")?;
-        let dead_letters = short(
-            &config.topology.dead_letters(),
-            "the dead-letter queue name",
-        )?;
+        let names = Names::new(&config.topology)?;
         let bus = AmqpBus {
             shared: Arc::new(Shared {
                 config,
-                commands,
-                dead_letters,
+                names,
                 link: tokio::sync::Mutex::new(Link::default()),
                 closed: AtomicBool::new(false),
             }),
@@ -312,18 +393,18 @@ impl AmqpBus {
     }
 
     /// A client with its own channel, opened now; when the channel or connection breaks, the
-    /// next request (or [`CommandClient::ready`]) opens a new one. One client serves any number
-    /// of concurrent requests: clone it rather than making one per request.
+    /// next request (or [`CommandClient::ready`](crate::CommandClient::ready)) opens a new
+    /// one. One client serves any number of concurrent requests: clone it rather than making
+    /// one per request.
     pub async fn client(&self) -> Result<AmqpClient, BusError> {
-        let client = AmqpClient {
-            inner: Arc::new(ClientInner {
-                shared: Arc::clone(&self.shared),
-                current: RwLock::new(None),
-                opening: tokio::sync::Mutex::new(()),
-            }),
-        };
-        client.inner.session().await?;
-        Ok(client)
+        AmqpClient::open(&self.shared).await
+    }
+
+    /// A publisher of fan-out jobs and events with its own confirm-mode channel, opened now;
+    /// when the channel or connection breaks, the next publish opens a new one. One publisher
+    /// serves any number of concurrent publishes: clone it rather than making one per message.
+    pub async fn publisher(&self) -> Result<AmqpPublisher, BusError> {
+        AmqpPublisher::open(&self.shared).await
     }
 
     /// A consumer of the command queue with [`AmqpConfig::prefetch`].
@@ -336,50 +417,64 @@ impl AmqpBus {
     /// deliveries at most (`0`: no limit). While the broker is unreachable it fails after
     /// waiting out [`RECONNECT_BACKOFF`], so a worker retrying in a loop does not spin.
     pub async fn consumer_with_prefetch(&self, prefetch: u16) -> Result<AmqpConsumer, BusError> {
-        let connection = self.shared.connection(true).await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| unavailable("opening a channel", e))?;
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await
-            .map_err(|e| unavailable("basic.qos", e))?;
-        let consumer = channel
-            .basic_consume(
-                self.shared.commands.clone(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| unavailable(&format!("consuming {}", self.shared.commands), e))?;
-        Ok(AmqpConsumer {
-            shared: Arc::clone(&self.shared),
-            channel,
-            consumer,
-        })
+        AmqpConsumer::open(&self.shared, prefetch).await
     }
 
-    /// Messages waiting in the dead-letter queue.
+    /// A consumer of the fan-out queue with [`AmqpConfig::prefetch`].
+    pub async fn job_consumer(&self) -> Result<AmqpJobConsumer, BusError> {
+        self.job_consumer_with_prefetch(self.shared.config.prefetch)
+            .await
+    }
+
+    /// A consumer of the fan-out queue with its own channel and `prefetch` unsettled
+    /// deliveries at most (`0`: no limit); fails like [`AmqpBus::consumer_with_prefetch`].
+    pub async fn job_consumer_with_prefetch(
+        &self,
+        prefetch: u16,
+    ) -> Result<AmqpJobConsumer, BusError> {
+        AmqpJobConsumer::open(&self.shared, prefetch).await
+    }
+
+    /// Every event published from now on to the events exchange whose routing key matches
+    /// `binding_key` (topic rules: `*` one word, `#` any number), as `(routing key, body)`.
+    /// Declares an exclusive, auto-delete queue bound with `binding_key`, so the binding
+    /// exists when this returns; dropping the receiver deletes the queue. The receiver ends
+    /// when the connection breaks. For tests and diagnostics: the BlogIn application binds
+    /// durable queues of its own.
+    pub async fn subscribe_events(&self, binding_key: &str) -> Result<EventReceiver, BusError> {
+        events::subscribe(&self.shared, binding_key).await
+    }
+
+    /// Messages waiting in the command dead-letter queue.
     pub async fn dead_letter_count(&self) -> Result<u32, BusError> {
-        self.shared.message_count(&self.shared.dead_letters).await
+        self.shared
+            .message_count(&self.shared.names.dead_letters)
+            .await
     }
 
     /// Messages ready in the command queue (delivered but unsettled ones not included).
     pub async fn depth(&self) -> Result<u32, BusError> {
-        self.shared.message_count(&self.shared.commands).await
+        self.shared.message_count(&self.shared.names.commands).await
     }
 
-    /// Deletes both queues with whatever they hold; for tests and teardown of throwaway
-    /// topologies. Consumers of the command queue are cancelled by the broker.
-    pub async fn delete_topology(&self) -> Result<(), BusError> {
-        let connection = self.shared.connection(false).await?;
-        let channel = connection
-            .create_channel()
+    /// Messages waiting in the fan-out dead-letter queue.
+    pub async fn fanout_dead_letter_count(&self) -> Result<u32, BusError> {
+        self.shared
+            .message_count(&self.shared.names.fanout_dead_letters)
             .await
-            .map_err(|e| unavailable("opening a channel", e))?;
-        for queue in [&self.shared.commands, &self.shared.dead_letters] {
+    }
+
+    /// Jobs ready in the fan-out queue (delivered but unsettled ones not included).
+    pub async fn job_depth(&self) -> Result<u32, BusError> {
+        self.shared.message_count(&self.shared.names.fanout).await
+    }
+
+    /// Deletes the four queues with whatever they hold, but not the events exchange (shared
+    /// with the BlogIn application); for tests and teardown of throwaway topologies.
+    /// Consumers of the deleted queues are cancelled by the broker.
+    pub async fn delete_topology(&self) -> Result<(), BusError> {
+        let channel = self.shared.channel(false).await?;
+        for queue in self.shared.names.queues() {
             channel
                 .queue_delete(queue.clone(), QueueDeleteOptions::default())
                 .await
@@ -389,8 +484,9 @@ impl AmqpBus {
         Ok(())
     }
 
-    /// Closes the connection: consumers' `next()` then returns `Ok(None)` and requests fail
-    /// with [`BusError::Closed`]. Unsettled deliveries go back to the queue (broker side).
+    /// Closes the connection: consumers' `next()` then returns `Ok(None)`, requests and
+    /// publishes fail with [`BusError::Closed`] and event subscriptions end. Unsettled
+    /// deliveries go back to their queue (broker side).
     pub async fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         let connection = self.shared.link.lock().await.connection.take();
@@ -399,576 +495,6 @@ impl AmqpBus {
             && let Err(error) = connection.close(200, "closing".into()).await
         {
             debug!(%error, "closing the AMQP connection");
-        }
-    }
-}
-
-/// The gateway's side: publishes commands and waits for their replies. Cheap to clone; all
-/// clones share one channel.
-#[derive(Clone)]
-pub struct AmqpClient {
-    inner: Arc<ClientInner>,
-}
-
-impl fmt::Debug for AmqpClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let connected = self
-            .inner
-            .current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|s| s.usable());
-        f.debug_struct("AmqpClient")
-            .field("queue", &self.inner.shared.commands)
-            .field("connected", &connected)
-            .finish()
-    }
-}
-
-struct ClientInner {
-    shared: Arc<Shared>,
-    /// The channel in use; replaced when it breaks.
-    current: RwLock<Option<Arc<Session>>>,
-    /// Held while opening a channel, so that concurrent requests open only one.
-    opening: tokio::sync::Mutex<()>,
-}
-
-/// One channel of a client: publishes with confirms and receives the replies.
-struct Session {
-    channel: Channel,
-    /// lapin numbers a publish for its confirm before queueing its frames, without a lock
-    /// spanning both steps; two tasks publishing at once on different threads could get
-    /// their confirms swapped. Publishes on one channel are serialized by this lock (only
-    /// the hand-over to the I/O loop, not the wait for the confirm).
-    publishing: tokio::sync::Mutex<()>,
-    replies: Arc<Replies>,
-    reader: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-impl Session {
-    fn usable(&self) -> bool {
-        self.channel.status().connected() && lock(&self.replies.state).open
-    }
-}
-
-type ReplyResult = Result<pb::CommandResult, String>;
-
-/// Requests waiting for their reply, by correlation id.
-#[derive(Default)]
-struct Replies {
-    state: Mutex<RepliesState>,
-}
-
-#[derive(Default)]
-struct RepliesState {
-    /// False once the reply consumer ended: nothing can arrive any more.
-    open: bool,
-    waiting: HashMap<String, oneshot::Sender<ReplyResult>>,
-}
-
-impl Replies {
-    fn register(&self, correlation_id: &str) -> Option<oneshot::Receiver<ReplyResult>> {
-        let mut state = lock(&self.state);
-        if !state.open {
-            return None;
-        }
-        let (tx, rx) = oneshot::channel();
-        state.waiting.insert(correlation_id.to_owned(), tx);
-        Some(rx)
-    }
-
-    fn take(&self, correlation_id: &str) -> Option<oneshot::Sender<ReplyResult>> {
-        lock(&self.state).waiting.remove(correlation_id)
-    }
-
-    /// Fails every waiting request (their senders are dropped) and refuses new ones.
-    fn shut(&self) {
-        let mut state = lock(&self.state);
-        state.open = false;
-        state.waiting.clear();
-    }
-}
-
-/// Removes a request's entry however the request ends (reply, timeout, error, or the caller
-/// dropping the future).
-struct Waiting<'a> {
-    replies: &'a Replies,
-    correlation_id: &'a str,
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.replies.take(self.correlation_id);
-    }
-}
-
-impl ClientInner {
-    /// The usable channel, opening one (and connecting) if needed.
-    async fn session(&self) -> Result<Arc<Session>, BusError> {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(BusError::Closed);
-        }
-        if let Some(session) = self.usable_session() {
-            return Ok(session);
-        }
-        let _opening = self.opening.lock().await;
-        if let Some(session) = self.usable_session() {
-            return Ok(session);
-        }
-        let session = Arc::new(self.open().await?);
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&session));
-        Ok(session)
-    }
-
-    fn usable_session(&self) -> Option<Arc<Session>> {
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .filter(|s| s.usable())
-            .cloned()
-    }
-
-    /// Forgets `session` (if it is still the current one) after it failed.
-    fn discard(&self, session: &Arc<Session>) {
-        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, session)) {
-            *current = None;
-        }
-    }
-
-    async fn open(&self) -> Result<Session, BusError> {
-        let connection = self.shared.connection(false).await?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(|e| unavailable("opening a channel", e))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| unavailable("confirm.select", e))?;
-        // Direct reply-to: the consumer must exist, on this very channel, before the first
-        // publish that names amq.rabbitmq.reply-to.
-        let mut consumer = channel
-            .basic_consume(
-                REPLY_TO.into(),
-                "".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..BasicConsumeOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| unavailable("consuming amq.rabbitmq.reply-to", e))?;
-        let replies = Arc::new(Replies::default());
-        lock(&replies.state).open = true;
-        let reader = tokio::spawn({
-            let replies = Arc::clone(&replies);
-            async move {
-                while let Some(delivery) = consumer.next().await {
-                    match delivery {
-                        Ok(delivery) => route_reply(&replies, &delivery),
-                        Err(error) => {
-                            debug!(%error, "the reply consumer ended");
-                            break;
-                        }
-                    }
-                }
-                replies.shut();
-            }
-        });
-        Ok(Session {
-            channel,
-            publishing: tokio::sync::Mutex::new(()),
-            replies,
-            reader,
-        })
-    }
-
-    async fn request(
-        &self,
-        command: &pb::ChangeCommand,
-        headers: Headers,
-        timeout: Duration,
-    ) -> Result<pb::CommandResult, BusError> {
-        let started = Instant::now();
-        // A timeout too large for the clock means no deadline at all.
-        let deadline = SystemTime::now().checked_add(timeout);
-        let session = self.session().await?;
-        let correlation_id = uuid::Uuid::new_v4().to_string();
-        let Some(reply) = session.replies.register(&correlation_id) else {
-            self.discard(&session);
-            return Err(BusError::Unavailable(
-                "the AMQP channel closed; try again".to_owned(),
-            ));
-        };
-        let _waiting = Waiting {
-            replies: &session.replies,
-            correlation_id: &correlation_id,
-        };
-        let properties = properties(command, headers, deadline, &correlation_id);
-        let body = command.encode_to_vec();
-        let published = {
-            let _publishing = session.publishing.lock().await;
-            session
-                .channel
-                .basic_publish(
-                    "".into(),
-                    self.shared.commands.clone(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        immediate: false,
-                    },
-                    &body,
-                    properties,
-                )
-                .await
-        };
-        let confirm = match published {
-            Ok(confirm) => confirm,
-            Err(error) => {
-                self.discard(&session);
-                return Err(unavailable("publishing the command", error));
-            }
-        };
-        let confirm_timeout = self.shared.config.confirm_timeout;
-        match tokio::time::timeout(confirm_timeout, confirm).await {
-            Err(_) => {
-                return Err(BusError::NotConfirmed(format!(
-                    "no publisher confirm within {confirm_timeout:?}"
-                )));
-            }
-            Ok(Err(error)) => {
-                self.discard(&session);
-                return Err(BusError::NotConfirmed(error.to_string()));
-            }
-            Ok(Ok(confirmation)) => {
-                if confirmation.is_nack() {
-                    return Err(BusError::NotConfirmed(
-                        "the broker nacked the publish".to_owned(),
-                    ));
-                }
-                if confirmation.take_message().is_some() {
-                    return Err(BusError::NotConfirmed(format!(
-                        "returned unroutable: queue {} does not exist",
-                        self.shared.commands
-                    )));
-                }
-            }
-        }
-        let remaining = timeout.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, reply).await {
-            Ok(Ok(Ok(result))) => Ok(result),
-            Ok(Ok(Err(reason))) => Err(BusError::Unavailable(reason)),
-            Ok(Err(_)) => Err(BusError::Unavailable(
-                "the AMQP channel closed while waiting for the reply".to_owned(),
-            )),
-            Err(_) => Err(BusError::Timeout(timeout)),
-        }
-    }
-}
-
-fn route_reply(replies: &Replies, delivery: &Delivery) {
-    let Some(correlation_id) = delivery.properties.correlation_id() else {
-        warn!("a reply without correlation id; dropped");
-        return;
-    };
-    let Some(waiting) = replies.take(correlation_id.as_str()) else {
-        // The request gave up (timeout) or this is a second reply to a redelivered command.
-        debug!(%correlation_id, "a reply nobody waits for; dropped");
-        return;
-    };
-    let result = pb::CommandResult::decode(delivery.data.as_slice())
-        .map_err(|e| format!("undecodable reply: {e}"));
-    let _ = waiting.send(result);
-}
-
-fn properties(
-    command: &pb::ChangeCommand,
-    headers: Headers,
-    deadline: Option<SystemTime>,
-    correlation_id: &str,
-) -> BasicProperties {
-    let mut table = FieldTable::default();
-    for (key, value) in headers {
-        match ShortString::try_new(key) {
-            Ok(key) => {
-                table.insert(key, AMQPValue::LongString(value.into()));
-            }
-            Err(_) => warn!("a header name longer than 255 bytes; left out"),
-        }
-    }
-    if let Some(deadline) = deadline {
-        let deadline_ms = deadline
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        table.insert(DEADLINE_HEADER.into(), AMQPValue::LongLongInt(deadline_ms));
-    }
-    let mut properties = BasicProperties::default()
-        .with_content_type(CONTENT_TYPE.into())
-        .with_delivery_mode(2)
-        .with_correlation_id(correlation_id.into())
-        .with_reply_to(REPLY_TO.into())
-        .with_headers(table);
-    if let Ok(message_id) = ShortString::try_new(command.command_id.as_str()) {
-        properties = properties.with_message_id(message_id);
-    }
-    properties
-}
-
-#[async_trait]
-impl CommandClient for AmqpClient {
-    async fn request(
-        &self,
-        command: &pb::ChangeCommand,
-        headers: Headers,
-        timeout: Duration,
-    ) -> Result<pb::CommandResult, BusError> {
-        self.inner.request(command, headers, timeout).await
-    }
-
-    async fn ready(&self) -> Result<(), BusError> {
-        self.inner.session().await.map(|_| ())
-    }
-}
-
-/// A worker's side: deliveries of the command queue on a channel of its own.
-pub struct AmqpConsumer {
-    shared: Arc<Shared>,
-    channel: Channel,
-    consumer: lapin::Consumer,
-}
-
-impl fmt::Debug for AmqpConsumer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmqpConsumer")
-            .field("queue", &self.shared.commands)
-            .field("channel", &self.channel.id())
-            .field("consumer_tag", &self.consumer.tag())
-            .finish()
-    }
-}
-
-#[async_trait]
-impl CommandConsumer for AmqpConsumer {
-    async fn next(&mut self) -> Result<Option<CommandDelivery>, BusError> {
-        let item = self.consumer.next().await;
-        if self.shared.closed.load(Ordering::Acquire) {
-            // Deliveries still buffered after close are not acted upon: the broker puts them
-            // back when the connection goes.
-            return Ok(None);
-        }
-        match item {
-            Some(Ok(delivery)) => Ok(Some(self.delivery(delivery))),
-            Some(Err(error)) => Err(unavailable("the AMQP consumer failed", error)),
-            None => Err(BusError::Unavailable(
-                "the broker cancelled the consumer (queue deleted or connection lost)".to_owned(),
-            )),
-        }
-    }
-}
-
-impl AmqpConsumer {
-    fn delivery(&self, delivery: Delivery) -> CommandDelivery {
-        let properties = &delivery.properties;
-        let mut headers = Headers::new();
-        let mut delivery_count = None;
-        let mut deadline = None;
-        if let Some(table) = properties.headers() {
-            for (key, value) in table {
-                match key.as_str() {
-                    DELIVERY_COUNT_HEADER | ACQUIRED_COUNT_HEADER => {
-                        delivery_count = delivery_count.max(as_i64(value));
-                    }
-                    DEADLINE_HEADER => {
-                        deadline = as_i64(value)
-                            .and_then(|ms| u64::try_from(ms).ok())
-                            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-                    }
-                    _ => {
-                        if let Some(text) = as_text(value) {
-                            headers.insert(key.to_string(), text);
-                        }
-                    }
-                }
-            }
-        }
-        // Quorum queues count earlier deliveries in these headers (absent on the first one);
-        // other queue types only flag a redelivery.
-        let delivery_count = match delivery_count {
-            Some(count) => u32::try_from(count.max(0)).unwrap_or(u32::MAX),
-            None => u32::from(delivery.redelivered),
-        };
-        let command = match properties.content_type() {
-            Some(content_type) if content_type.as_str() != CONTENT_TYPE => {
-                Err(format!("unexpected content type {content_type}"))
-            }
-            _ => pb::ChangeCommand::decode(delivery.data.as_slice())
-                .map_err(|e| format!("undecodable command: {e}")),
-        };
-        CommandDelivery {
-            command,
-            headers,
-            delivery_count,
-            deadline,
-            handle: Box::new(AmqpHandle {
-                channel: self.channel.clone(),
-                reply_to: properties.reply_to().clone(),
-                correlation_id: properties.correlation_id().clone(),
-                acker: delivery.acker,
-                settled: AtomicBool::new(false),
-            }),
-        }
-    }
-}
-
-fn as_i64(value: &AMQPValue) -> Option<i64> {
-    match value {
-        AMQPValue::ShortShortInt(v) => Some(i64::from(*v)),
-        AMQPValue::ShortShortUInt(v) => Some(i64::from(*v)),
-        AMQPValue::ShortInt(v) => Some(i64::from(*v)),
-        AMQPValue::ShortUInt(v) => Some(i64::from(*v)),
-        AMQPValue::LongInt(v) => Some(i64::from(*v)),
-        AMQPValue::LongUInt(v) => Some(i64::from(*v)),
-        AMQPValue::LongLongInt(v) => Some(*v),
-        AMQPValue::Timestamp(v) => i64::try_from(*v).ok(),
-        AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok()?.parse().ok(),
-        AMQPValue::ShortString(s) => s.as_str().parse().ok(),
-        _ => None,
-    }
-}
-
-fn as_text(value: &AMQPValue) -> Option<String> {
-    match value {
-        AMQPValue::LongString(s) => String::from_utf8(s.as_bytes().to_vec()).ok(),
-        AMQPValue::ShortString(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-/// One delivery from an [`AmqpConsumer`].
-struct AmqpHandle {
-    channel: Channel,
-    reply_to: Option<ShortString>,
-    correlation_id: Option<ShortString>,
-    acker: Acker,
-    settled: AtomicBool,
-}
-
-impl fmt::Debug for AmqpHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AmqpHandle")
-            .field("channel", &self.channel.id())
-            .field("correlation_id", &self.correlation_id)
-            .field("settled", &self.settled.load(Ordering::Acquire))
-            .finish()
-    }
-}
-
-enum Settle {
-    Ack,
-    Requeue,
-    DeadLetter,
-}
-
-impl AmqpHandle {
-    /// Settles once; later calls do nothing (a second settlement of one delivery tag would
-    /// close the channel).
-    async fn settle(&self, how: Settle) -> Result<(), BusError> {
-        if self.settled.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        if self.acker.poisoned() {
-            return Err(BusError::Unavailable(
-                "the consumer's channel closed; the broker delivers the command again".to_owned(),
-            ));
-        }
-        let done = match how {
-            Settle::Ack => self.acker.ack(BasicAckOptions::default()).await,
-            // basic.reject, not basic.nack: from RabbitMQ 4.3 on only a reject counts toward
-            // x-delivery-limit, and a command that keeps failing must reach the dead letters.
-            Settle::Requeue => {
-                self.acker
-                    .reject(BasicRejectOptions { requeue: true })
-                    .await
-            }
-            Settle::DeadLetter => {
-                self.acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await
-            }
-        };
-        match done {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(BusError::Unavailable(
-                "the consumer's channel closed; the broker delivers the command again".to_owned(),
-            )),
-            Err(error) => Err(unavailable("settling the delivery", error)),
-        }
-    }
-}
-
-#[async_trait]
-impl DeliveryHandle for AmqpHandle {
-    async fn reply(&self, result: &pb::CommandResult) -> Result<(), BusError> {
-        let Some(reply_to) = &self.reply_to else {
-            return Ok(());
-        };
-        let mut properties = BasicProperties::default().with_content_type(CONTENT_TYPE.into());
-        if let Some(correlation_id) = &self.correlation_id {
-            properties = properties.with_correlation_id(correlation_id.clone());
-        }
-        // Not confirmed and not mandatory: if the requester's channel is gone, nobody waits.
-        self.channel
-            .basic_publish(
-                "".into(),
-                reply_to.clone(),
-                BasicPublishOptions::default(),
-                &result.encode_to_vec(),
-                properties,
-            )
-            .await
-            .map(drop)
-            .map_err(|e| unavailable("publishing the reply", e))
-    }
-
-    async fn ack(&self) -> Result<(), BusError> {
-        self.settle(Settle::Ack).await
-    }
-
-    async fn requeue(&self) -> Result<(), BusError> {
-        self.settle(Settle::Requeue).await
-    }
-
-    async fn dead_letter(&self) -> Result<(), BusError> {
-        self.settle(Settle::DeadLetter).await
-    }
-}
-
-impl Drop for AmqpHandle {
-    fn drop(&mut self) {
-        if self.settled.swap(true, Ordering::AcqRel) || !self.acker.usable() {
-            return;
-        }
-        // Give the delivery back now rather than when the channel closes, so a worker task
-        // that died does not hold a prefetch slot (and the command) for the consumer's
-        // lifetime. Without a runtime the channel's close returns it instead.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let acker = self.acker.clone();
-            runtime.spawn(async move {
-                // A reject, like a crash would count (see `Settle::Requeue`).
-                if let Err(error) = acker.reject(BasicRejectOptions { requeue: true }).await {
-                    debug!(%error, "requeueing a dropped delivery");
-                }
-            });
         }
     }
 }

@@ -1,24 +1,38 @@
-//! The command transport: how a gateway hands a `ChangeCommand` to some worker and waits for
-//! its `CommandResult`, and how a worker receives commands, replies and settles them.
+//! The message transport between the SCIM gateway, the workers and the BlogIn application.
 //!
-//! Two implementations behind one pair of traits, checked by one contract suite
-//! (`tests/contract`):
-//! - [`amqp`] — RabbitMQ through lapin: a durable quorum queue `{prefix}.commands`,
-//!   persistent messages published with publisher confirms, replies over direct reply-to
-//!   (`amq.rabbitmq.reply-to`) matched by correlation id, a dead-letter queue
-//!   `{prefix}.commands.dead`.
+//! Two transports, each behind small traits:
+//! - **Commands** ([`CommandClient`], [`CommandConsumer`]): how a gateway hands a
+//!   `ChangeCommand` to some worker and waits for its `CommandResult`, and how a worker
+//!   receives commands, replies and settles them.
+//! - **Fan-out jobs and events** ([`Publisher`], [`JobConsumer`]): the outbox relay publishes
+//!   opaque protobuf bodies (encoded `FanoutJob`s) to a work queue that any worker consumes,
+//!   with no reply, and `MembershipChanged` events to the topic exchange
+//!   [`Topology::events`] for the BlogIn application (DESIGN §7).
+//!
+//! Two implementations of every trait, checked by one contract suite (`tests/contract`):
+//! - [`amqp`] — RabbitMQ through lapin: durable quorum queues `{prefix}.commands` and
+//!   `{prefix}.fanout`, each with a dead-letter queue (`….dead`), persistent messages published
+//!   with publisher confirms, command replies over direct reply-to
+//!   (`amq.rabbitmq.reply-to`) matched by correlation id, and a durable topic exchange for
+//!   events.
 //! - [`memory`] — in-process, for the embedded `serve` mode and tests: the same semantics
-//!   (redelivery of unsettled deliveries, delivery counts, dead letters) without a broker.
+//!   (redelivery of unsettled deliveries, delivery counts, dead letters, topic routing of
+//!   events) without a broker.
 //!
 //! Delivery rules every implementation keeps (DESIGN §6):
 //! - [`CommandClient::request`] returns `Ok` only with the worker's reply. A publish the
 //!   transport did not confirm is [`BusError::NotConfirmed`]; no reply before the timeout is
 //!   [`BusError::Timeout`]. The gateway answers both with `503` + `Retry-After`, never `2xx`.
+//!   Likewise [`Publisher`] returns `Ok` only once the message is safely queued (or, for an
+//!   event, accepted by the exchange), so the outbox row is deleted only then.
 //! - A delivery that is dropped without being settled (worker crash, lost connection) is
-//!   delivered again, to any consumer, with a higher [`CommandDelivery::delivery_count`].
+//!   delivered again, to any consumer, with a higher delivery count
+//!   ([`CommandDelivery::delivery_count`], [`JobDelivery::delivery_count`]); past the
+//!   delivery limit it is dead-lettered.
 //! - Every command carries a deadline (the gateway's timeout); a worker must not apply a
 //!   command past its deadline (the client was told `503` and will retry), see
-//!   [`CommandDelivery::expired`].
+//!   [`CommandDelivery::expired`]. Fan-out jobs have none: they are idempotent recomputations
+//!   that are always worth finishing.
 
 use async_trait::async_trait;
 use scim_wire::pb;
@@ -33,17 +47,23 @@ pub mod memory;
 /// lowercase ASCII; values are text. Never tokens or personal data.
 pub type Headers = BTreeMap<String, String>;
 
-/// Names of the queues, so that several deployments (or tests) share one broker.
+/// Names of the queues and of the events exchange, so that several deployments (or tests)
+/// share one broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
-    /// Prefix of every queue and exchange name, `scim` by default.
+    /// Prefix of every queue name, `scim` by default.
     pub prefix: String,
+    /// The topic exchange events are published to, `blogin.events` by default. Not derived
+    /// from the prefix: the BlogIn application binds its own queues to it by this name, and it
+    /// may be shared with other publishers, so nothing here ever deletes it.
+    pub events: String,
 }
 
 impl Default for Topology {
     fn default() -> Self {
         Self {
             prefix: "scim".to_owned(),
+            events: "blogin.events".to_owned(),
         }
     }
 }
@@ -58,14 +78,24 @@ impl Topology {
     pub fn dead_letters(&self) -> String {
         format!("{}.commands.dead", self.prefix)
     }
+
+    /// The fan-out job queue, `{prefix}.fanout`.
+    pub fn fanout(&self) -> String {
+        format!("{}.fanout", self.prefix)
+    }
+
+    /// The dead-letter queue for fan-out jobs that keep failing, `{prefix}.fanout.dead`.
+    pub fn fanout_dead_letters(&self) -> String {
+        format!("{}.fanout.dead", self.prefix)
+    }
 }
 
 /// Why the transport could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     /// The broker did not confirm the publish (nack, returned, or no confirm in time): the
-    /// command may not be queued.
-    #[error("the command was not confirmed by the broker: {0}")]
+    /// command, job or event may not be queued.
+    #[error("the publish was not confirmed by the broker: {0}")]
     NotConfirmed(String),
     /// No reply arrived before the deadline; the command may still be applied later (it is
     /// idempotent by command id).
@@ -160,5 +190,118 @@ impl CommandDelivery {
     }
 }
 
+/// What an event subscription receives: the routing key and the body of each event. For tests
+/// and diagnostics (`MemoryBus::subscribe_events`, `AmqpBus::subscribe_events`); the BlogIn
+/// application consumes events with its own AMQP client.
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>;
+
+/// The outbox relay's side: publishes fan-out jobs and events. Bodies are opaque bytes
+/// (encoded protobuf messages); the bus neither decodes nor checks them.
+#[async_trait]
+pub trait Publisher: Send + Sync + Debug + 'static {
+    /// Publishes a fan-out job (persistent, publisher-confirmed, mandatory) to the fan-out
+    /// queue ([`Topology::fanout`]). `Ok` means the queue holds it; anything else means it may
+    /// not, and the caller keeps it (in the outbox) to publish again.
+    async fn publish_job(&self, body: Vec<u8>, headers: Headers) -> Result<(), BusError>;
+
+    /// Publishes an event (persistent, publisher-confirmed) to the topic exchange
+    /// [`Topology::events`] with `routing_key` (at most 255 bytes). Not mandatory: an event no
+    /// queue is bound for is dropped, as nobody asked for it.
+    async fn publish_event(
+        &self,
+        routing_key: &str,
+        body: Vec<u8>,
+        headers: Headers,
+    ) -> Result<(), BusError>;
+}
+
+/// A worker's side of the fan-out queue. Any number of consumers may share it; each job is
+/// delivered to one of them at a time.
+#[async_trait]
+pub trait JobConsumer: Send + Debug {
+    /// The next delivery, waiting for one. `Ok(None)` when the consumer was closed.
+    /// At most the configured prefetch of deliveries are outstanding (unsettled) at once.
+    async fn next(&mut self) -> Result<Option<JobDelivery>, BusError>;
+}
+
+/// How a job delivery is settled; implemented by each transport. Dropping a handle unsettled
+/// gives the job back for another attempt, as [`JobHandle::requeue`] does.
+#[async_trait]
+pub trait JobHandle: Send + Sync + Debug {
+    /// Settles: done, remove from the queue.
+    async fn ack(&self) -> Result<(), BusError>;
+    /// Settles: put back for another attempt (delivery count + 1).
+    async fn requeue(&self) -> Result<(), BusError>;
+    /// Settles: move to the fan-out dead-letter queue.
+    async fn dead_letter(&self) -> Result<(), BusError>;
+}
+
+/// A command delivery's handle settles a job delivery the same way (a job just gets no
+/// reply), so each transport writes its settlement once.
+#[async_trait]
+impl<T: DeliveryHandle> JobHandle for T {
+    async fn ack(&self) -> Result<(), BusError> {
+        DeliveryHandle::ack(self).await
+    }
+
+    async fn requeue(&self) -> Result<(), BusError> {
+        DeliveryHandle::requeue(self).await
+    }
+
+    async fn dead_letter(&self) -> Result<(), BusError> {
+        DeliveryHandle::dead_letter(self).await
+    }
+}
+
+/// One received fan-out job.
+#[derive(Debug)]
+pub struct JobDelivery {
+    /// The body as published (an encoded `FanoutJob`; decoding is the worker's business, and
+    /// a body that does not decode can only be dead-lettered).
+    pub body: Vec<u8>,
+    /// Headers sent with it.
+    pub headers: Headers,
+    /// How many times it was delivered before this delivery (0 the first time).
+    pub delivery_count: u32,
+    /// The transport's handle.
+    pub handle: Box<dyn JobHandle>,
+}
+
+impl JobDelivery {
+    /// Acknowledges: only after the store committed the job's effects (DESIGN §6).
+    pub async fn ack(self) -> Result<(), BusError> {
+        self.handle.ack().await
+    }
+
+    /// Gives the delivery back for another attempt.
+    pub async fn requeue(self) -> Result<(), BusError> {
+        self.handle.requeue().await
+    }
+
+    /// Moves the delivery to the fan-out dead-letter queue.
+    pub async fn dead_letter(self) -> Result<(), BusError> {
+        self.handle.dead_letter().await
+    }
+}
+
 /// The header that carries the deadline, in milliseconds since the Unix epoch.
 pub const DEADLINE_HEADER: &str = "x-deadline-ms";
+
+#[cfg(test)]
+mod tests {
+    use super::Topology;
+
+    #[test]
+    fn default_topology_names_the_queues_after_the_prefix_and_shares_the_events_exchange() {
+        let topology = Topology {
+            prefix: "acme".to_owned(),
+            ..Topology::default()
+        };
+        assert_eq!(topology.commands(), "acme.commands");
+        assert_eq!(topology.dead_letters(), "acme.commands.dead");
+        assert_eq!(topology.fanout(), "acme.fanout");
+        assert_eq!(topology.fanout_dead_letters(), "acme.fanout.dead");
+        assert_eq!(topology.events, "blogin.events");
+        assert_eq!(Topology::default().prefix, "scim");
+    }
+}

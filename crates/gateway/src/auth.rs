@@ -9,6 +9,9 @@
 //!   `token_cache_ttl`: an identity provider sends every request with the same token, and one
 //!   store round trip per request would be waste. The plain token is never kept, logged or
 //!   put in a span. The price is that revocation and disabling take up to the TTL to bite.
+//!   A "no" is kept for at most [`NEGATIVE_TTL`]: right after a tenant is enabled or a token
+//!   issued, a stale "no" would answer Entra's Test Connection with `401` and get the job
+//!   quarantined (ENTRA §8).
 
 use crate::error::GatewayError;
 use crate::extract::{TraceContext, bearer_token};
@@ -37,6 +40,29 @@ const CACHE_CAPACITY: u64 = 100_000;
 
 type CacheKey = (String, [u8; 32]);
 
+/// Longest time a negative answer is cached (bounds a flood of bad tokens to one store call
+/// per token per this period, while a newly valid token works almost at once).
+pub(crate) const NEGATIVE_TTL: Duration = Duration::from_secs(2);
+
+/// Positive answers live for the configured TTL, negative ones for at most [`NEGATIVE_TTL`].
+struct AnswerExpiry {
+    ttl: Duration,
+}
+
+impl moka::Expiry<CacheKey, Option<String>> for AnswerExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        answer: &Option<String>,
+        _now: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(match answer {
+            Some(_) => self.ttl,
+            None => self.ttl.min(NEGATIVE_TTL),
+        })
+    }
+}
+
 /// Authenticates requests, with the answer cache described in the module documentation.
 pub(crate) struct Authenticator {
     reads: Arc<dyn DirectoryReads>,
@@ -59,7 +85,7 @@ impl Authenticator {
         let cache = (!ttl.is_zero()).then(|| {
             Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
-                .time_to_live(ttl)
+                .expire_after(AnswerExpiry { ttl })
                 .build()
         });
         Self { reads, cache }
@@ -265,6 +291,42 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(store.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_negative_answer_is_cached_briefly_and_a_positive_one_for_the_ttl() {
+        let store = Arc::new(FakeStore::default());
+        let a = auth(&store, Duration::from_secs(30));
+        let t = TraceContext::default();
+        for _ in 0..2 {
+            assert!(
+                a.authenticate("acme", &with_token("Bearer bad"), &t)
+                    .await
+                    .is_err()
+            );
+            assert!(
+                a.authenticate("acme", &with_token("Bearer good"), &t)
+                    .await
+                    .is_ok()
+            );
+        }
+        assert_eq!(store.calls.load(Ordering::SeqCst), 2);
+        tokio::time::sleep(NEGATIVE_TTL + Duration::from_millis(200)).await;
+        assert!(
+            a.authenticate("acme", &with_token("Bearer bad"), &t)
+                .await
+                .is_err()
+        );
+        assert!(
+            a.authenticate("acme", &with_token("Bearer good"), &t)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            store.calls.load(Ordering::SeqCst),
+            3,
+            "only the negative answer expired"
+        );
     }
 
     #[test]

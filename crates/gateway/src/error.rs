@@ -107,7 +107,11 @@ fn join(methods: &[Method]) -> String {
 
 /// The response for a SCIM error: its body, status and content type; `Retry-After` on `503`.
 pub(crate) fn scim_error_response(e: &ScimError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // An error is never answered with a success status, whatever a buggy peer put in it.
+    let status = StatusCode::from_u16(e.status())
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&e.to_body()).unwrap_or_default();
     let mut res = (status, body).into_response();
     let headers = res.headers_mut();

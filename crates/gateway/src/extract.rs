@@ -86,14 +86,23 @@ pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, GatewayError> {
     })
 }
 
-/// Content type check, bounded read and JSON parse, in that order.
+/// Content type check, bounded read and JSON parse, in that order. A body still incomplete at
+/// `deadline` is `408` (a slow sender must not hold a connection, or shutdown, forever).
 pub(crate) async fn json_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
+    deadline: tokio::time::Instant,
 ) -> Result<Value, GatewayError> {
     check_content_type(headers)?;
-    let bytes = read_body(headers, body, limit).await?;
+    let bytes = tokio::time::timeout_at(deadline, read_body(headers, body, limit))
+        .await
+        .map_err(|_| {
+            GatewayError::Scim(ScimError::status_only(
+                408,
+                "the request body did not arrive in time",
+            ))
+        })??;
     parse_json(&bytes)
 }
 

@@ -1,5 +1,6 @@
 //! [`Directory`]: the store's operations over one database, shared by the gRPC adapter and the
-//! tests. Reads are in `reads.rs`, writes in `writes.rs`, tenants in `tenants.rs`.
+//! tests. Reads are in `reads.rs`, writes in `writes.rs`, tenants in `tenants.rs`, fan-out jobs
+//! in `fanout.rs` and the outbox relay's side in `outbox.rs`.
 
 use chrono::{DateTime, Timelike, Utc};
 use scim::schema::Registry;

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// A malformed wire message (sender bug or version skew).
     #[error(transparent)]
     Convert(#[from] scim_wire::ConvertError),
+    /// A malformed request from another role, such as a fan-out job naming a non-UUID (sender
+    /// bug or version skew, never client input).
+    #[error("invalid request: {0}")]
+    Invalid(String),
     /// Conflicting writes kept winning the race; the caller may retry later.
     #[error("the resource is being modified concurrently; retry")]
     Contended,

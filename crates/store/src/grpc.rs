@@ -46,6 +46,7 @@ pub fn status(e: StoreError) -> Status {
     match e {
         StoreError::Scim(s) => scim_status(&s),
         StoreError::Convert(c) => Status::invalid_argument(c.to_string()),
+        StoreError::Invalid(m) => Status::invalid_argument(m),
         e if e.is_transient() => Status::unavailable(e.to_string()),
         e => {
             tracing::error!(error.message = %e, "directory operation failed");
@@ -386,5 +387,79 @@ impl DirectoryService for DirectoryGrpc {
             .await
             .map_err(status)?;
         Ok(Response::new(pb::RecordFailureResponse {}))
+    }
+
+    async fn claim_outbox(
+        &self,
+        req: Request<pb::ClaimOutboxRequest>,
+    ) -> Result<Response<pb::ClaimOutboxResponse>, Status> {
+        let r = req.into_inner();
+        let lease = std::time::Duration::from_secs(u64::from(r.lease_seconds));
+        let items = self
+            .dir
+            .claim_outbox(r.limit, lease)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ClaimOutboxResponse {
+            items: items
+                .into_iter()
+                .map(|i| pb::OutboxItem {
+                    id: i.id,
+                    tenant_id: i.tenant.to_string(),
+                    kind: i.kind.to_pb() as i32,
+                    payload: i.payload,
+                    routing_key: i.routing_key.unwrap_or_default(),
+                    created: Some(timestamp_to_pb(i.created)),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn mark_published(
+        &self,
+        req: Request<pb::MarkPublishedRequest>,
+    ) -> Result<Response<pb::MarkPublishedResponse>, Status> {
+        self.dir
+            .mark_published(&req.into_inner().ids)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::MarkPublishedResponse {}))
+    }
+
+    async fn run_fanout_job(
+        &self,
+        req: Request<pb::FanoutJob>,
+    ) -> Result<Response<pb::RunFanoutJobResponse>, Status> {
+        let changed_users = self
+            .dir
+            .run_fanout_job(req.get_ref())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::RunFanoutJobResponse { changed_users }))
+    }
+
+    async fn fanout_lag(
+        &self,
+        req: Request<pb::FanoutLagRequest>,
+    ) -> Result<Response<pb::FanoutLagResponse>, Status> {
+        let r = req.into_inner();
+        let tenant = if r.tenant_id.is_empty() {
+            None
+        } else {
+            Some(tenant_id(&r.tenant_id)?)
+        };
+        let lag = self.dir.fanout_lag(tenant).await.map_err(status)?;
+        Ok(Response::new(pb::FanoutLagResponse {
+            tenants: lag
+                .into_iter()
+                .map(|l| pb::TenantLag {
+                    tenant_id: l.tenant.to_string(),
+                    slug: l.slug,
+                    pending_jobs: l.pending_jobs,
+                    oldest_job_age_seconds: l.oldest_job_age_seconds,
+                    pending_events: l.pending_events,
+                })
+                .collect(),
+        }))
     }
 }

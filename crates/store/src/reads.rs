@@ -1,8 +1,12 @@
 //! Reads: get by id, list with filter/sort/paging, a group's members (keyset-paged), a user's
 //! groups. Every query is scoped by tenant first: an id from another tenant is simply absent.
+//!
+//! A user's `groups` comes from the `user_groups` projection, so it is eventual: it shows a
+//! membership change once fan-out has run (DESIGN §7). Group names are joined in at read
+//! time, so a rename shows at once and needs no fan-out.
 
 use crate::directory::Directory;
-use crate::entity::{group, group_member, user};
+use crate::entity::{group, group_member, user, user_group};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{GroupMembership, MemberRef, StoredResource};
 use crate::query::filter::Translator;
@@ -151,7 +155,7 @@ impl Directory {
                 r.members = Some(self.all_members(tenant, r.id).await?)
             }
             ResourceKind::User if include_groups => {
-                r.groups = Some(self.direct_groups(tenant, r.id).await?)
+                r.groups = Some(self.user_groups(tenant, r.id).await?)
             }
             _ => {}
         }
@@ -220,32 +224,41 @@ impl Directory {
         Ok((page, next))
     }
 
-    /// The groups a user is a direct member of (nested memberships arrive with fan-out).
-    async fn direct_groups(
-        &self,
-        tenant: Uuid,
-        user_id: Uuid,
-    ) -> StoreResult<Vec<GroupMembership>> {
-        let edges = group_member::Entity::find()
-            .filter(group_member::Column::TenantId.eq(tenant))
-            .filter(group_member::Column::MemberId.eq(user_id))
+    /// A user's groups, direct and indirect, by group id, from the fan-out projection.
+    async fn user_groups(&self, tenant: Uuid, user_id: Uuid) -> StoreResult<Vec<GroupMembership>> {
+        let rows: Vec<(Uuid, String)> = user_group::Entity::find()
+            .select_only()
+            .column(user_group::Column::GroupId)
+            .column(user_group::Column::Kind)
+            .filter(user_group::Column::TenantId.eq(tenant))
+            .filter(user_group::Column::UserId.eq(user_id))
+            .into_tuple()
             .all(&self.db)
             .await?;
-        if edges.is_empty() {
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let groups = group::Entity::find()
+        let kinds: std::collections::HashMap<Uuid, String> = rows.into_iter().collect();
+        // An inner join in effect: a row left by a group deleted a moment ago (its job has not
+        // run yet) names nothing and is not shown.
+        let groups: Vec<(Uuid, String)> = group::Entity::find()
+            .select_only()
+            .column(group::Column::Id)
+            .column(group::Column::DisplayName)
             .filter(group::Column::TenantId.eq(tenant))
-            .filter(group::Column::Id.is_in(edges.iter().map(|e| e.group_id)))
+            .filter(group::Column::Id.is_in(kinds.keys().copied()))
             .order_by_asc(group::Column::Id)
+            .into_tuple()
             .all(&self.db)
             .await?;
         Ok(groups
             .into_iter()
-            .map(|g| GroupMembership {
-                id: g.id,
-                display: g.display_name,
-                kind: "direct".to_owned(),
+            .filter_map(|(id, display)| {
+                kinds.get(&id).map(|kind| GroupMembership {
+                    id,
+                    display,
+                    kind: kind.clone(),
+                })
             })
             .collect())
     }

@@ -1,5 +1,6 @@
 //! Writes: create / replace / PATCH / delete, each in one transaction with the idempotency
-//! record and the provisioning-log row.
+//! record, the provisioning-log row and, when membership changes, the fan-out jobs of the
+//! affected users (the transactional outbox, DESIGN §7).
 //!
 //! Concurrency: uniqueness is the database's (`*_fold` unique indexes), never a check before
 //! the insert; updates are conditional on the version read in the same transaction, so a lost
@@ -7,12 +8,14 @@
 //! longer matches is a `412`.
 
 use crate::directory::{Directory, now};
-use crate::edges;
+use crate::edges::{self, EdgeChanges};
 use crate::entity::{group, user};
 use crate::error::{StoreError, StoreResult, is_transient_db};
+use crate::fanout;
 use crate::idempotency;
 use crate::log;
 use crate::model::{Applied, Change, Command, Outcome, StoredResource};
+use crate::outbox;
 use crate::reads::{not_found, parse_id};
 use crate::search::{fold, search_document};
 use scim::ScimError;
@@ -20,10 +23,11 @@ use scim::members::take_members;
 use scim::schema::ResourceKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    SqlErr, TransactionTrait,
 };
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -36,6 +40,9 @@ enum Abort {
     Refused(ScimError),
     /// Another writer changed the row between our read and our write: retry.
     Raced,
+    /// The command changes group-in-group edges but holds the tenant's membership lock only
+    /// shared: retry holding it exclusively (see `fanout.rs`).
+    Escalate,
     /// Infrastructure.
     Failed(StoreError),
 }
@@ -79,20 +86,31 @@ impl Directory {
     /// `Err` only for infrastructure failures (the caller may retry the same command).
     pub async fn apply(&self, cmd: &Command) -> StoreResult<Outcome> {
         let mut last = StoreError::Contended;
+        // Membership commands start with the tenant's membership lock shared and take it
+        // exclusively once they turn out to change the group hierarchy.
+        let mut exclusive = false;
+        let mut backoff = false;
         for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 {
+            if backoff {
                 tokio::time::sleep(Duration::from_millis(5 << attempt.min(6))).await;
             }
+            backoff = true;
             let guard = self.write_guard().await;
             let txn = self.db.begin().await?;
             if let Some(prev) = idempotency::find(&txn, cmd.tenant, &cmd.id, cmd.kind).await? {
                 return Ok(prev);
             }
-            let outcome = match self.apply_once(&txn, cmd).await {
+            let outcome = match self.apply_once(&txn, cmd, exclusive).await {
                 Ok(applied) => Ok(applied),
                 Err(Abort::Refused(e)) => Err(e),
                 Err(Abort::Raced) => {
                     txn.rollback().await?;
+                    continue;
+                }
+                Err(Abort::Escalate) => {
+                    txn.rollback().await?;
+                    exclusive = true;
+                    backoff = false;
                     continue;
                 }
                 Err(Abort::Failed(e)) if e.is_transient() => {
@@ -135,12 +153,24 @@ impl Directory {
         txn.commit().await
     }
 
-    async fn apply_once(&self, txn: &DatabaseTransaction, cmd: &Command) -> Result<Applied, Abort> {
+    async fn apply_once(
+        &self,
+        txn: &DatabaseTransaction,
+        cmd: &Command,
+        exclusive: bool,
+    ) -> Result<Applied, Abort> {
+        if cmd.kind == ResourceKind::Group {
+            // First, before any row lock (see `fanout.rs`). A group delete removes the group
+            // from the hierarchy, so it always holds the lock exclusively.
+            let delete = matches!(cmd.change, Change::Delete { .. });
+            fanout::membership_lock(txn, cmd.tenant, exclusive || delete).await?;
+        }
         match &cmd.change {
-            Change::Create(body) => self.create(txn, cmd, body.clone()).await,
+            Change::Create(body) => self.create(txn, cmd, body.clone(), exclusive).await,
             Change::Replace { id, body } => {
                 let current = self.current(txn, cmd, id).await?;
-                self.replace(txn, cmd, current, body.clone()).await
+                self.replace(txn, cmd, current, body.clone(), exclusive)
+                    .await
             }
             Change::Patch { id, request } => {
                 let current = self.current(txn, cmd, id).await?;
@@ -154,7 +184,10 @@ impl Directory {
                 }
                 let resource = self.update(txn, cmd, &current, out.resource).await?;
                 if cmd.kind == ResourceKind::Group && !out.members.is_empty() {
-                    edges::apply_delta(txn, cmd.tenant, current.id, &out.members).await?;
+                    let changes =
+                        edges::apply_delta(txn, cmd.tenant, current.id, &out.members).await?;
+                    self.fan_out(txn, cmd.tenant, current.id, &changes, exclusive)
+                        .await?;
                 }
                 Ok(Applied::Resource {
                     resource,
@@ -163,6 +196,14 @@ impl Directory {
             }
             Change::Delete { id } => {
                 let current = self.current(txn, cmd, id).await?;
+                // Everyone under a deleted group loses it and its ancestors: read who that is
+                // while the group's edges still exist.
+                let affected = match cmd.kind {
+                    ResourceKind::Group => {
+                        fanout::users_under(txn, cmd.tenant, &[current.id]).await?
+                    }
+                    ResourceKind::User => BTreeSet::new(),
+                };
                 let res = match cmd.kind {
                     ResourceKind::User => {
                         user::Entity::delete_many()
@@ -184,7 +225,11 @@ impl Directory {
                 if res.rows_affected == 0 {
                     return Err(Abort::Raced);
                 }
+                if cmd.kind == ResourceKind::User {
+                    fanout::user_deleted(txn, cmd.tenant, current.id, current.version).await?;
+                }
                 edges::remove_resource(txn, cmd.tenant, current.id).await?;
+                outbox::enqueue_jobs(txn, cmd.tenant, &affected).await?;
                 Ok(Applied::Deleted)
             }
         }
@@ -213,11 +258,34 @@ impl Directory {
         Ok(current)
     }
 
+    /// Follows a change of `group`'s member edges, in the same transaction: refuses a cycle,
+    /// then writes the fan-out jobs of every user whose memberships may have changed.
+    async fn fan_out(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: Uuid,
+        group: Uuid,
+        changes: &EdgeChanges,
+        exclusive: bool,
+    ) -> Result<(), Abort> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if changes.touches_groups() && !exclusive && self.backend() == DbBackend::Postgres {
+            return Err(Abort::Escalate);
+        }
+        fanout::refuse_cycles(txn, tenant, group, &changes.added_groups()).await?;
+        let users = fanout::affected_users(txn, tenant, changes).await?;
+        outbox::enqueue_jobs(txn, tenant, &users).await?;
+        Ok(())
+    }
+
     async fn create(
         &self,
         txn: &DatabaseTransaction,
         cmd: &Command,
         body: Value,
+        exclusive: bool,
     ) -> Result<Applied, Abort> {
         let mut body = scim::validate::normalize_resource(&self.registry, cmd.kind, body)
             .map_err(Abort::Refused)?;
@@ -268,6 +336,12 @@ impl Directory {
                 .map_err(|e| uniqueness(cmd.kind, e))?;
                 let resolved = edges::resolve_members(txn, cmd.tenant, id, &members).await?;
                 edges::insert(txn, cmd.tenant, id, &resolved).await?;
+                let changes = EdgeChanges {
+                    added: resolved,
+                    removed: Vec::new(),
+                };
+                self.fan_out(txn, cmd.tenant, id, &changes, exclusive)
+                    .await?;
             }
         }
         let resource = StoredResource {
@@ -292,6 +366,7 @@ impl Directory {
         cmd: &Command,
         current: StoredResource,
         body: Value,
+        exclusive: bool,
     ) -> Result<Applied, Abort> {
         let mut body = scim::validate::normalize_resource(&self.registry, cmd.kind, body)
             .map_err(Abort::Refused)?;
@@ -300,7 +375,9 @@ impl Directory {
             let members = take_members(&mut body).map_err(Abort::Refused)?;
             let resolved = edges::resolve_members(txn, cmd.tenant, current.id, &members).await?;
             let resource = self.update(txn, cmd, &current, body).await?;
-            edges::replace_all(txn, cmd.tenant, current.id, &resolved).await?;
+            let changes = edges::replace_all(txn, cmd.tenant, current.id, &resolved).await?;
+            self.fan_out(txn, cmd.tenant, current.id, &changes, exclusive)
+                .await?;
             return Ok(Applied::Resource {
                 resource,
                 changed: true,

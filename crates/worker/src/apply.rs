@@ -7,6 +7,7 @@ use scim::ScimError;
 use scim_bus::{CommandDelivery, Headers};
 use scim_wire::pb;
 use scim_wire::status::{is_transient, scim_error};
+use std::time::{Duration, SystemTime};
 use tonic::metadata::MetadataValue;
 
 /// What became of one delivery.
@@ -102,7 +103,10 @@ impl Worker {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = with_metadata(command.clone(), &delivery.headers);
+            let mut request = with_metadata(command.clone(), &delivery.headers);
+            // Bounded by the client's deadline: a write that commits after the client was
+            // answered 503 is one it will repeat (and then get a 409 for).
+            request.set_timeout(time_left(delivery));
             let status = match self.store.clone().apply_change(request).await {
                 Ok(answer) => return Ok(answer.into_inner()),
                 Err(status) => status,
@@ -141,17 +145,34 @@ impl Worker {
         error: &ScimError,
         headers: &Headers,
     ) {
-        let request = with_metadata(
+        let mut request = with_metadata(
             pb::RecordFailureRequest {
                 command: Some(command.clone()),
                 error: Some(pb::ScimError::from(error)),
             },
             headers,
         );
+        request.set_timeout(STORE_CALL_CAP);
         if let Err(status) = self.store.clone().record_failure(request).await {
             tracing::error!(command_id = %command.command_id, code = ?status.code(), "could not record the failure in the provisioning log");
         }
     }
+}
+
+/// The longest a store call may take when the command carries no deadline.
+const STORE_CALL_CAP: Duration = Duration::from_secs(30);
+
+/// Time until the delivery's deadline (at least a millisecond), capped at [`STORE_CALL_CAP`].
+fn time_left(delivery: &CommandDelivery) -> Duration {
+    delivery
+        .deadline
+        .map(|d| {
+            d.duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .max(Duration::from_millis(1))
+        })
+        .unwrap_or(STORE_CALL_CAP)
+        .min(STORE_CALL_CAP)
 }
 
 /// A gRPC request carrying the trace context of the delivery.

@@ -16,13 +16,21 @@
 //!    fix — it is recorded in the provisioning log and dead-lettered, and the client gets the
 //!    error.
 //!
+//! The same process also runs the membership fan-out: [`Relay`] moves the store's outbox to
+//! the bus (jobs to `{prefix}.fanout`, events to `blogin.events`) and [`FanoutWorker`] runs
+//! the jobs through the store.
+//!
 //! Fairness between tenants is decided before the queue (the gateway's per-tenant in-flight
 //! cap); here, `concurrency` bounds how many commands one worker applies at once.
 
 mod apply;
 mod config;
+mod fanout;
+mod relay;
 mod run;
 
 pub use apply::Handled;
 pub use config::WorkerConfig;
-pub use run::Worker;
+pub use fanout::{FanoutWorker, JobHandled};
+pub use relay::{Relay, RelayOutcome};
+pub use run::{Worker, keep_consuming};

@@ -68,31 +68,53 @@ impl Worker {
         result
     }
 
-    /// Runs with consumers from `connect`, opening a new one (after a pause that doubles up
-    /// to 10 s) whenever the bus connection breaks, until `shutdown` is cancelled.
-    pub async fn run_reconnecting<F, Fut>(&self, mut connect: F, shutdown: CancellationToken)
+    /// Runs with consumers from `connect`, opening a new one whenever the bus connection
+    /// breaks, until `shutdown` is cancelled.
+    pub async fn run_reconnecting<F, Fut>(&self, connect: F, shutdown: CancellationToken)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Box<dyn CommandConsumer>, BusError>>,
     {
-        let mut pause = Duration::from_millis(200);
-        while !shutdown.is_cancelled() {
-            let failure = match connect().await {
-                Ok(mut consumer) => {
-                    pause = Duration::from_millis(200);
-                    match self.run(consumer.as_mut(), &shutdown).await {
-                        Ok(()) => return,
-                        Err(e) => e,
-                    }
+        let stop = shutdown.clone();
+        keep_consuming("command", connect, shutdown, move |mut consumer| {
+            let (worker, stop) = (self.clone(), stop.clone());
+            async move { worker.run(consumer.as_mut(), &stop).await }
+        })
+        .await;
+    }
+}
+
+/// Runs `run` on consumers from `connect` until `shutdown`, opening a new consumer (after a
+/// pause that doubles up to 10 s) whenever the bus connection breaks. `run` returning `Ok`
+/// means it stopped for shutdown.
+pub async fn keep_consuming<C, F, Fut, R, RFut>(
+    what: &str,
+    mut connect: F,
+    shutdown: CancellationToken,
+    mut run: R,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<C, BusError>>,
+    R: FnMut(C) -> RFut,
+    RFut: Future<Output = Result<(), BusError>>,
+{
+    let mut pause = Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        let failure = match connect().await {
+            Ok(consumer) => {
+                pause = Duration::from_millis(200);
+                match run(consumer).await {
+                    Ok(()) => return,
+                    Err(e) => e,
                 }
-                Err(e) => e,
-            };
-            tracing::warn!(error.message = %failure, retry_in = ?pause, "command consumer lost; reconnecting");
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(pause) => {}
             }
-            pause = (pause * 2).min(Duration::from_secs(10));
+            Err(e) => e,
+        };
+        tracing::warn!(error.message = %failure, retry_in = ?pause, "{what} consumer lost; reconnecting");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
         }
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }

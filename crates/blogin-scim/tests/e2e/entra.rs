@@ -3,7 +3,7 @@
 //! removal forms / rename / delete, duplicates and wrong tokens — on `serve` and on the
 //! distributed roles.
 
-use crate::support::{Cluster, Deployment, Scim, Serve, patch_op};
+use crate::support::{Cluster, Deployment, Scim, Serve, eventually, patch_op};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -216,14 +216,16 @@ async fn entra_cycle(d: &impl Deployment) {
         .await;
     assert_eq!(excluded.status, 200);
     assert!(excluded.body.get("members").is_none());
-    let ada_now = scim.get(&format!("/Users/{ada}")).await;
-    assert!(
-        ada_now.body["groups"]
-            .as_array()
-            .is_some_and(|g| g.iter().any(|g| g["value"] == gid.as_str())),
-        "{:?}",
-        ada_now.body
-    );
+    // The user's `groups` follows through the asynchronous fan-out.
+    let ada_path = format!("/Users/{ada}");
+    eventually("ada's groups show Engineers", || async {
+        let ada_now = scim.get(&ada_path).await;
+        ada_now.body["groups"].as_array().is_some_and(|g| {
+            g.iter()
+                .any(|g| g["value"] == gid.as_str() && g["type"] == "direct")
+        })
+    })
+    .await;
 
     // Default-mode removal: remove only the listed member.
     let remove = scim

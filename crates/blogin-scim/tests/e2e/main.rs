@@ -3,6 +3,7 @@
 
 mod delivery;
 mod entra;
+mod fanout;
 mod okta;
 mod support;
 mod tenants;

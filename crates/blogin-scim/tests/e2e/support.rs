@@ -492,3 +492,17 @@ impl Scim {
 pub(crate) fn patch_op(ops: Value) -> Value {
     serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
+
+/// Polls `check` (every 50 ms, for up to 30 s) until it holds; for what the asynchronous
+/// membership fan-out makes true after a write was answered.
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = Instant::now() + Duration::from_secs(30);
+    while !check().await {
+        assert!(Instant::now() < until, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

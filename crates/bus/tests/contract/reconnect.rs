@@ -1,9 +1,13 @@
-//! RabbitMQ only: the broker goes away and comes back. The broker is shared with other tests,
-//! so instead of restarting it the test talks to it through a TCP proxy it can cut.
+//! RabbitMQ only: the broker goes away and comes back, and publishes the broker cannot route.
+//! The broker is shared with other tests, so instead of restarting it the tests talk to it
+//! through a TCP proxy they can cut.
 
-use crate::{amqp_url, command, result_for, test_topology};
+use crate::{amqp_url, command, delete_test_topology, result_for, test_topology};
+use lapin::{Connection, ConnectionProperties};
+use prost::Message as _;
 use scim_bus::amqp::{AmqpBus, AmqpConfig};
-use scim_bus::{BusError, CommandClient, CommandConsumer, Headers};
+use scim_bus::{BusError, CommandClient, CommandConsumer, Headers, JobConsumer, Publisher};
+use scim_wire::pb;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
@@ -91,13 +95,7 @@ fn spawn_worker(bus: AmqpBus, failures: mpsc::UnboundedSender<BusError>) {
 async fn amqp_survives_losing_the_broker() {
     let (upstream, with_authority) = split_url(&amqp_url());
     let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
-    let config = AmqpConfig {
-        url: with_authority(proxy_addr),
-        topology: test_topology(),
-        prefetch: 4,
-        delivery_limit: 10,
-        confirm_timeout: Duration::from_secs(2),
-    };
+    let config = proxied_config(with_authority(proxy_addr));
     let bus = AmqpBus::connect(config.clone()).await.expect("connect");
     let client = bus.client().await.expect("client");
     let (failures_tx, mut failures) = mpsc::unbounded_channel();
@@ -151,17 +149,129 @@ async fn amqp_survives_losing_the_broker() {
     assert_eq!(reply, result_for(&third));
     client.ready().await.expect("ready again");
 
-    // Clean up directly on the broker.
-    let direct = AmqpBus::connect(AmqpConfig {
-        url: amqp_url(),
-        ..config
-    })
-    .await
-    .expect("direct connection");
-    direct.delete_topology().await.expect("delete queues");
-    direct.close().await;
     bus.close().await;
     drop(proxy);
+    cleanup(&config).await;
+}
+
+/// Deletes a test's queues and exchange directly on the broker.
+async fn cleanup(config: &AmqpConfig) {
+    let raw = Connection::connect(&amqp_url(), ConnectionProperties::default())
+        .await
+        .expect("direct connection");
+    delete_test_topology(&raw, &config.topology).await;
+    let _ = raw.close(200, "OK".into()).await;
+}
+
+/// A test topology reached through `url` (a proxy's or the broker's), with short timeouts.
+fn proxied_config(url: String) -> AmqpConfig {
+    AmqpConfig {
+        url,
+        topology: test_topology(),
+        prefetch: 4,
+        delivery_limit: 10,
+        confirm_timeout: Duration::from_secs(2),
+    }
+}
+
+fn job_body(outbox_id: i64) -> Vec<u8> {
+    pb::FanoutJob {
+        outbox_id,
+        tenant_id: "tenant-1".to_owned(),
+        user_ids: vec!["user-1".to_owned()],
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_publisher_survives_losing_the_broker() {
+    let (upstream, with_authority) = split_url(&amqp_url());
+    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let config = proxied_config(with_authority(proxy_addr));
+    let bus = AmqpBus::connect(config.clone()).await.expect("connect");
+    let publisher = bus.publisher().await.expect("publisher");
+    publisher
+        .publish_job(job_body(1), Headers::new())
+        .await
+        .expect("confirmed while connected");
+
+    // The broker goes away.
+    drop(proxy);
+    let started = Instant::now();
+    let outcome = publisher.publish_job(job_body(2), Headers::new()).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(BusError::Unavailable(_) | BusError::NotConfirmed(_))
+        ),
+        "a publish without broker: {outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "failed fast");
+    let outcome = publisher
+        .publish_event("membership.changed.t1", b"e".to_vec(), Headers::new())
+        .await;
+    assert!(outcome.is_err(), "an event without broker: {outcome:?}");
+    assert!(publisher.ready().await.is_err(), "ready() without broker");
+
+    // It comes back on the same address; the next publishes reconnect by themselves.
+    let (proxy, _) = Proxy::start(proxy_addr, upstream).await;
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        match publisher.publish_job(job_body(3), Headers::new()).await {
+            Ok(()) => break,
+            Err(error) if Instant::now() < until => {
+                tracing::debug!(%error, "not yet");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("no recovery after the broker came back: {error}"),
+        }
+    }
+    publisher.ready().await.expect("ready again");
+    publisher
+        .publish_event("membership.changed.t1", b"e".to_vec(), Headers::new())
+        .await
+        .expect("events flow again");
+
+    // Both confirmed jobs are queued (the one that failed may or may not be: at least once).
+    let mut consumer = bus.job_consumer().await.expect("job consumer");
+    let mut ids = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(500), consumer.next()).await {
+        let delivery = next.expect("next").expect("a delivery");
+        ids.push(
+            pb::FanoutJob::decode(delivery.body.as_slice())
+                .unwrap()
+                .outbox_id,
+        );
+        delivery.ack().await.expect("ack");
+    }
+    assert!(ids.contains(&1) && ids.contains(&3), "queued jobs: {ids:?}");
+
+    bus.close().await;
+    drop(proxy);
+    cleanup(&config).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_job_to_a_missing_queue_is_not_confirmed() {
+    let config = proxied_config(amqp_url());
+    let bus = AmqpBus::connect(config.clone()).await.expect("connect");
+    let publisher = bus.publisher().await.expect("publisher");
+    bus.delete_topology().await.expect("delete the queues");
+
+    // Mandatory: the broker returns it instead of dropping it.
+    let outcome = publisher.publish_job(job_body(1), Headers::new()).await;
+    assert!(
+        matches!(outcome, Err(BusError::NotConfirmed(_))),
+        "a job for a deleted queue: {outcome:?}"
+    );
+    // delete_topology left the events exchange alone (publishing to a missing exchange
+    // would close the channel with NOT_FOUND), and the publisher still works.
+    publisher
+        .publish_event("membership.changed.t1", b"e".to_vec(), Headers::new())
+        .await
+        .expect("the events exchange is still there");
+    bus.close().await;
+    cleanup(&config).await;
 }
 
 #[test]

@@ -60,12 +60,17 @@ pub(super) async fn send(
             "deadline passed before publishing".into(),
         ));
     }
-    let result = ctx
-        .state
-        .commands
-        .request(&command, headers(ctx), remaining)
-        .await
-        .map_err(bus_error)?;
+    // The transport bounds its own waits, but a broker that blocks publishers (memory or disk
+    // alarm) can stall a publish before any timer starts: the deadline is enforced here too.
+    let result = tokio::time::timeout_at(
+        ctx.deadline,
+        ctx.state
+            .commands
+            .request(&command, headers(ctx), remaining),
+    )
+    .await
+    .map_err(|_| GatewayError::Unavailable("no reply before the deadline".into()))?
+    .map_err(bus_error)?;
     // A transport that mixed up replies must not answer for another client's write.
     if !result.command_id.is_empty() && result.command_id != command.command_id {
         return Err(GatewayError::Internal(

@@ -22,7 +22,13 @@ use scim::schema::{Registry, ResourceKind};
 use scim::search::SearchRequest;
 
 async fn search_request(ctx: &Ctx, body: Body) -> Result<SearchRequest, GatewayError> {
-    let value = json_body(&ctx.headers, body, ctx.state.config.max_body_bytes).await?;
+    let value = json_body(
+        &ctx.headers,
+        body,
+        ctx.state.config.max_body_bytes,
+        ctx.deadline,
+    )
+    .await?;
     Ok(SearchRequest::parse(&value)?)
 }
 

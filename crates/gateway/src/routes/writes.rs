@@ -80,7 +80,13 @@ pub(super) async fn patch(
     body: Body,
 ) -> Result<Response, GatewayError> {
     let projection = ctx.projection()?;
-    let value = json_body(&ctx.headers, body, ctx.state.config.max_body_bytes).await?;
+    let value = json_body(
+        &ctx.headers,
+        body,
+        ctx.state.config.max_body_bytes,
+        ctx.deadline,
+    )
+    .await?;
     let request = PatchRequest::parse_with_limits(&value, &PatchLimits::default())?;
     let expected = expected_version(ctx, kind, id).await?;
     let change = Change::Patch(pb::PatchChange {
@@ -119,7 +125,13 @@ pub(super) async fn delete(
 /// A create/replace body: JSON, then normalised and checked (required attributes included)
 /// against the schemas.
 async fn validated_body(ctx: &Ctx, kind: ResourceKind, body: Body) -> Result<Value, GatewayError> {
-    let value = json_body(&ctx.headers, body, ctx.state.config.max_body_bytes).await?;
+    let value = json_body(
+        &ctx.headers,
+        body,
+        ctx.state.config.max_body_bytes,
+        ctx.deadline,
+    )
+    .await?;
     Ok(normalize_resource(ctx.registry(), kind, value)?)
 }
 
@@ -178,10 +190,15 @@ async fn reread(
     projection: &Projection,
 ) -> pb::Resource {
     let relations = Relations::wanted(ctx.registry(), kind, projection);
-    match fetch(ctx, kind, &res.id, relations).await {
-        Ok(fresh) => fresh,
-        Err(e) => {
+    // Only within the client's deadline: past it, the confirmed write is answered as is.
+    match tokio::time::timeout_at(ctx.deadline, fetch(ctx, kind, &res.id, relations)).await {
+        Ok(Ok(fresh)) => fresh,
+        Ok(Err(e)) => {
             tracing::warn!(error.message = %e, "could not re-read the written resource");
+            res
+        }
+        Err(_) => {
+            tracing::warn!("no time left to re-read the written resource");
             res
         }
     }

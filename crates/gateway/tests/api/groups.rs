@@ -221,6 +221,8 @@ async fn a_user_lists_the_groups_it_belongs_to_unless_excluded() {
         app.patch(t, &format!("/Groups/{gid}"), &add).await.status(),
         204
     );
+    // `groups` follows the asynchronous fan-out (no relay runs here: play it in-process).
+    app.dir.drain_fanout_inline().await.unwrap();
     let (_, _, got) = scim_json(app.get(t, &format!("/Users/{uid}")).await).await;
     assert_eq!(got["groups"][0]["value"], gid);
     assert_eq!(got["groups"][0]["display"], "Readers");

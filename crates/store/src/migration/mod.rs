@@ -3,6 +3,7 @@
 //! sharded by tenant later (DESIGN §4).
 
 mod m20261129_000001_directory;
+mod m20261129_000002_fanout;
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_directory::Migration)]
+        vec![
+            Box::new(m20261129_000001_directory::Migration),
+            Box::new(m20261129_000002_fanout::Migration),
+        ]
     }
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod concurrency;
 mod crud;
+mod fanout;
 mod filters;
 mod grpc;
 mod isolation;

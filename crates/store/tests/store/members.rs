@@ -115,12 +115,28 @@ both!(
         .unwrap();
         let m = fx.dir.all_members(fx.a, g.id).await.unwrap();
         assert_eq!((m.len(), m[0].id), (1, u2));
+        // A user's groups follow through fan-out, not in the write's transaction.
+        drain_fanout(&fx.dir).await;
         let user = fx
             .dir
             .get(fx.a, User, &u2.to_string(), false, true)
             .await
             .unwrap();
-        assert_eq!(user.groups.unwrap()[0].display, "G2");
+        let groups = user.groups.unwrap();
+        assert_eq!(
+            (
+                groups.len(),
+                groups[0].display.as_str(),
+                groups[0].kind.as_str()
+            ),
+            (1, "G2", "direct")
+        );
+        let replaced = fx
+            .dir
+            .get(fx.a, User, &u1.to_string(), false, true)
+            .await
+            .unwrap();
+        assert_eq!(replaced.groups, Some(Vec::new()), "u1 left with the PUT");
     }
 );
 

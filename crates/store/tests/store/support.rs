@@ -168,3 +168,118 @@ pub(crate) fn status_of(e: scim_store::StoreError) -> u16 {
         other => panic!("expected a SCIM refusal, got {other}"),
     }
 }
+
+/// A PatchOp with one operation on `members` listing `ids` (Entra's add/remove form).
+pub(crate) fn members_op(op: &str, ids: &[Uuid]) -> Value {
+    let values: Vec<Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"value": id.to_string()}))
+        .collect();
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": op, "path": "members", "value": values}]
+    })
+}
+
+/// Inserts `n` users straight into the table (fast seeding for volume tests; the write path
+/// is exercised elsewhere). Returned in id order.
+pub(crate) async fn seed_users(dir: &Directory, tenant: Uuid, n: usize) -> Vec<Uuid> {
+    use scim_store::entity::user;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    for chunk in ids.chunks(500) {
+        let now = chrono::Utc::now();
+        user::Entity::insert_many(chunk.iter().map(|id| user::ActiveModel {
+            tenant_id: Set(tenant),
+            id: Set(*id),
+            user_name: Set(id.to_string()),
+            user_name_fold: Set(id.to_string()),
+            external_id: Set(None),
+            display_name_fold: Set(None),
+            active: Set(None),
+            body: Set(serde_json::json!({"userName": id.to_string()})),
+            search: Set(serde_json::json!({"userName": id.to_string()})),
+            version: Set(1),
+            created: Set(now),
+            last_modified: Set(now),
+        }))
+        .exec_without_returning(dir.connection())
+        .await
+        .unwrap();
+    }
+    ids
+}
+
+/// Plays relay and worker until the outbox is empty (see
+/// [`Directory::drain_fanout_inline`]); returns the events in outbox order.
+pub(crate) async fn drain_fanout(dir: &Directory) -> Vec<scim_wire::pb::MembershipChanged> {
+    dir.drain_fanout_inline().await.unwrap()
+}
+
+/// A tenant's memberships by user: group id → `direct`/`indirect`.
+pub(crate) type Memberships =
+    std::collections::BTreeMap<Uuid, std::collections::BTreeMap<Uuid, String>>;
+
+/// The `user_groups` projection of a tenant.
+pub(crate) async fn projection(dir: &Directory, tenant: Uuid) -> Memberships {
+    use scim_store::entity::user_group;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut out = Memberships::new();
+    for r in user_group::Entity::find()
+        .filter(user_group::Column::TenantId.eq(tenant))
+        .all(dir.connection())
+        .await
+        .unwrap()
+    {
+        out.entry(r.user_id).or_default().insert(r.group_id, r.kind);
+    }
+    out
+}
+
+/// The memberships a full recomputation from a tenant's edges gives, computed here in plain
+/// Rust (no SQL shared with the store): direct = an edge from the group to the user, indirect =
+/// any group above a direct one through group-in-group edges.
+pub(crate) async fn recomputed(dir: &Directory, tenant: Uuid) -> Memberships {
+    use scim_store::entity::group_member;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use std::collections::{BTreeMap, BTreeSet};
+    let edges = group_member::Entity::find()
+        .filter(group_member::Column::TenantId.eq(tenant))
+        .all(dir.connection())
+        .await
+        .unwrap();
+    let mut parents: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
+    for e in edges.iter().filter(|e| e.member_type == "Group") {
+        parents.entry(e.member_id).or_default().insert(e.group_id);
+    }
+    let mut out = Memberships::new();
+    for e in edges.iter().filter(|e| e.member_type == "User") {
+        out.entry(e.member_id)
+            .or_default()
+            .insert(e.group_id, "direct".to_owned());
+    }
+    for groups in out.values_mut() {
+        let mut stack: Vec<Uuid> = groups.keys().copied().collect();
+        let mut seen: BTreeSet<Uuid> = stack.iter().copied().collect();
+        while let Some(g) = stack.pop() {
+            for p in parents.get(&g).into_iter().flatten() {
+                if seen.insert(*p) {
+                    stack.push(*p);
+                    groups.entry(*p).or_insert_with(|| "indirect".to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every row of the outbox, oldest first.
+pub(crate) async fn outbox_rows(dir: &Directory) -> Vec<scim_store::entity::outbox::Model> {
+    use scim_store::entity::outbox;
+    use sea_orm::{EntityTrait, QueryOrder};
+    outbox::Entity::find()
+        .order_by_asc(outbox::Column::Id)
+        .all(dir.connection())
+        .await
+        .unwrap()
+}

@@ -2,6 +2,8 @@
 //! bus: applied commands are replied and acked, refusals are answered, expired commands are
 //! not applied, and a store that stays down leads to requeues, then a dead letter and a `503`.
 
+mod fanout;
+
 use scim_bus::memory::MemoryBus;
 use scim_bus::{BusError, CommandClient, Headers};
 use scim_wire::pb;

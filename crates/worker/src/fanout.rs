@@ -1,0 +1,116 @@
+//! The fan-out consumer: runs each `FanoutJob` through the store's `RunFanoutJob` (which
+//! recomputes the users' memberships from the edges — idempotent, so redelivery and reordering
+//! are harmless) and acks only after it committed. Transient store failures requeue the job;
+//! a job that keeps failing is dead-lettered (its outbox row stays, so the lag shows it and
+//! the relay re-publishes it later).
+
+use prost::Message;
+use scim_bus::{BusError, JobConsumer, JobDelivery};
+use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use scim_wire::status::is_transient;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// What became of one job delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobHandled {
+    /// Ran and committed; acked.
+    Done,
+    /// Failed transiently; requeued.
+    Requeued,
+    /// Undecodable or failing for good; dead-lettered.
+    DeadLettered,
+}
+
+/// Runs fan-out jobs against one store.
+#[derive(Debug, Clone)]
+pub struct FanoutWorker {
+    store: DirectoryServiceClient<Channel>,
+    concurrency: usize,
+    max_deliveries: u32,
+}
+
+impl FanoutWorker {
+    /// A consumer running up to `concurrency` jobs at once.
+    pub fn new(store: Channel, concurrency: usize, max_deliveries: u32) -> Self {
+        Self {
+            store: DirectoryServiceClient::new(store),
+            concurrency: concurrency.max(1),
+            max_deliveries: max_deliveries.max(1),
+        }
+    }
+
+    /// Runs, settles and reports one delivery.
+    pub async fn handle(&self, delivery: JobDelivery) -> JobHandled {
+        let job = match pb::FanoutJob::decode(delivery.body.as_slice()) {
+            Ok(job) => job,
+            Err(e) => {
+                tracing::error!(error.message = %e, "undecodable fan-out job: dead-lettered");
+                settle(delivery.dead_letter().await);
+                return JobHandled::DeadLettered;
+            }
+        };
+        let outbox_id = job.outbox_id;
+        match self.store.clone().run_fanout_job(job).await {
+            Ok(done) => {
+                tracing::debug!(
+                    outbox_id,
+                    changed = done.into_inner().changed_users,
+                    "fan-out job done"
+                );
+                settle(delivery.ack().await);
+                JobHandled::Done
+            }
+            Err(status)
+                if is_transient(&status) && delivery.delivery_count + 1 < self.max_deliveries =>
+            {
+                tracing::warn!(outbox_id, code = ?status.code(), "fan-out job failed transiently: requeued");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                settle(delivery.requeue().await);
+                JobHandled::Requeued
+            }
+            Err(status) => {
+                tracing::error!(outbox_id, code = ?status.code(), message = status.message(), "fan-out job dead-lettered; the relay re-publishes it later");
+                settle(delivery.dead_letter().await);
+                JobHandled::DeadLettered
+            }
+        }
+    }
+
+    /// Consumes until `shutdown` (drains in-flight jobs) or the consumer fails.
+    pub async fn run(
+        &self,
+        consumer: &mut dyn JobConsumer,
+        shutdown: &CancellationToken,
+    ) -> Result<(), BusError> {
+        let mut in_flight = JoinSet::new();
+        let result = loop {
+            while in_flight.len() >= self.concurrency {
+                in_flight.join_next().await;
+            }
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break Ok(()),
+                next = consumer.next() => next,
+            };
+            match next {
+                Ok(Some(delivery)) => {
+                    let this = Arc::new(self.clone());
+                    in_flight.spawn(async move { this.handle(delivery).await });
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+            while in_flight.try_join_next().is_some() {}
+        };
+        while in_flight.join_next().await.is_some() {}
+        result
+    }
+}
+
+fn settle(result: Result<(), BusError>) {
+    if let Err(e) = result {
+        tracing::warn!(error.message = %e, "could not settle a fan-out job; it will be redelivered");
+    }
+}
