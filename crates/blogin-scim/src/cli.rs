@@ -142,6 +142,21 @@ pub(crate) enum TenantAction {
         /// The tenant.
         name: String,
     },
+    /// Recent writes of a tenant from the provisioning log (newest first): outcome, SCIM error
+    /// and trace id — what to compare with the identity provider's provisioning logs.
+    Log {
+        /// The tenant.
+        name: String,
+        /// Only writes to this resource id.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only `success` or `failure`.
+        #[arg(long, value_parser = ["success", "failure"])]
+        outcome: Option<String>,
+        /// At most this many rows (up to 1000).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// Pending membership fan-out: jobs not yet completed and the age of the oldest, events
     /// not yet published (every tenant with pending work, or one).
     Lag {
@@ -151,6 +166,18 @@ pub(crate) enum TenantAction {
 }
 
 impl Command {
+    /// The role's name, for the default `service.name`.
+    pub(crate) fn role(&self) -> &'static str {
+        match self {
+            Command::Serve { .. } => "serve",
+            Command::Gateway { .. } => "gateway",
+            Command::Worker { .. } => "worker",
+            Command::Store { .. } => "store",
+            Command::Migrate { .. } => "migrate",
+            Command::Tenant(_) => "tenant",
+        }
+    }
+
     /// The flags given, as setting overrides.
     pub(crate) fn overrides(&self) -> Map<String, Value> {
         let mut m = Map::new();

@@ -154,6 +154,32 @@ async fn act(
                 );
             }
         }
+        TenantAction::Log {
+            name,
+            resource,
+            outcome,
+            limit,
+        } => {
+            let tenant_id = tenant_id_of(&mut client, name).await?;
+            let outcome = match outcome.as_deref() {
+                Some("success") => pb::Outcome::Success,
+                Some("failure") => pb::Outcome::Failure,
+                _ => pb::Outcome::Unspecified,
+            };
+            let entries = client
+                .query_log(pb::QueryLogRequest {
+                    tenant_id,
+                    resource_id: resource.clone().unwrap_or_default(),
+                    outcome: outcome as i32,
+                    limit: *limit,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| failed("read the provisioning log", &e))?
+                .into_inner()
+                .entries;
+            print_log(&entries, args.json);
+        }
         TenantAction::Lag { name } => {
             let tenant_id = match name {
                 Some(name) => tenant_id_of(&mut client, name).await?,
@@ -195,6 +221,68 @@ async fn act(
         }
     }
     Ok(())
+}
+
+/// Prints provisioning-log rows as a table or JSON lines.
+fn print_log(entries: &[pb::LogEntry], as_json: bool) {
+    let at = |e: &pb::LogEntry| {
+        e.at.as_ref()
+            .map(|t| scim_wire::convert::timestamp_from_pb(t).to_rfc3339())
+            .unwrap_or_default()
+    };
+    let kind = |e: &pb::LogEntry| {
+        if e.kind == pb::ResourceKind::Group as i32 {
+            "Group"
+        } else {
+            "User"
+        }
+    };
+    if as_json {
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": at(e),
+                    "operation": e.operation,
+                    "resource_type": kind(e),
+                    "resource_id": e.resource_id,
+                    "outcome": if e.error.is_some() { "failure" } else { "success" },
+                    "status": e.error.as_ref().map(|x| x.status),
+                    "scim_type": e.error.as_ref().map(|x| x.scim_type.clone()).filter(|t| !t.is_empty()),
+                    "detail": e.error.as_ref().map(|x| x.detail.clone()),
+                    "trace_id": e.trace_id,
+                    "command_id": e.command_id,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return;
+    }
+    println!(
+        "{:<32} {:<8} {:<6} {:<36} {:<8} {:<32} ERROR",
+        "AT", "OP", "TYPE", "RESOURCE", "OUTCOME", "TRACE"
+    );
+    for e in entries {
+        let error = e
+            .error
+            .as_ref()
+            .map(|x| format!("{} {} {}", x.status, x.scim_type, x.detail))
+            .unwrap_or_default();
+        println!(
+            "{:<32} {:<8} {:<6} {:<36} {:<8} {:<32} {}",
+            at(e),
+            e.operation,
+            kind(e),
+            e.resource_id,
+            if e.error.is_some() {
+                "failure"
+            } else {
+                "success"
+            },
+            e.trace_id,
+            error
+        );
+    }
 }
 
 /// The id of the tenant `slug` (an unknown name is an error).

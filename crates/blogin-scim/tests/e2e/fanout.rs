@@ -347,3 +347,78 @@ async fn a_50000_member_group_reaches_every_user_with_exactly_their_events() {
     }
     bus.delete_topology().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_the_worker_during_a_large_fan_out_leaves_exact_projections() {
+    let n = 4000;
+    let mut cluster = Cluster::start(1).await;
+    let scim = Scim::new(&cluster.create_tenant("crashy"));
+    let users = std::sync::Arc::new(std::sync::Mutex::new(Vec::with_capacity(n)));
+    each((0..n).collect(), 32, |i| {
+        let (scim, users) = (scim.clone(), users.clone());
+        async move {
+            let id = create(
+                &scim,
+                "/Users",
+                json!({"userName": format!("c{i}@crashy.example")}),
+            )
+            .await;
+            users.lock().unwrap().push(id);
+        }
+    })
+    .await;
+    let users: Vec<String> = std::mem::take(&mut *users.lock().unwrap());
+    let group = create(&scim, "/Groups", json!({"displayName": "Crash test"})).await;
+    // One PATCH with every member: 20 jobs of 200 users land in the outbox with the 204.
+    let members: Vec<(&str, &str)> = users.iter().map(|u| (u.as_str(), "User")).collect();
+    assert_eq!(add_members(&scim, &group, &members).await, 204);
+    // SIGKILL the only worker (relay and fan-out consumer) once it is part-way through.
+    let pending_jobs = |lag: &Value| lag[0]["pending_jobs"].as_u64().unwrap_or(0);
+    loop {
+        let lag: Value = serde_json::from_str(&cluster.tenant(&["lag", "--json"])).unwrap();
+        if pending_jobs(&lag) < (n / 200) as u64 {
+            cluster.workers[0].kill();
+            eprintln!("killed the worker with {lag} pending");
+            assert!(
+                pending_jobs(&lag) > 0,
+                "the fan-out finished before the kill; nothing was tested"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cluster.add_worker().await;
+    drained(&cluster).await;
+    let want = set(&[(&group, "direct")]);
+    let mut start = 1;
+    let mut checked = 0;
+    loop {
+        let page = scim
+            .get(&format!("/Users?startIndex={start}&count=200"))
+            .await
+            .body;
+        let resources = page["Resources"].as_array().unwrap().clone();
+        if resources.is_empty() {
+            break;
+        }
+        for r in &resources {
+            let got: BTreeSet<(String, String)> = r["groups"]
+                .as_array()
+                .map(|gs| {
+                    gs.iter()
+                        .map(|g| {
+                            (
+                                g["value"].as_str().unwrap().to_owned(),
+                                g["type"].as_str().unwrap().to_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(got, want, "user {}", r["id"]);
+        }
+        checked += resources.len();
+        start += resources.len();
+    }
+    assert_eq!(checked, n);
+}

@@ -180,3 +180,44 @@ async fn serve_stops_gracefully_on_sigterm_and_keeps_its_data() {
     );
     let _ = id;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provisioning_log_lists_writes_with_their_outcome_and_error() {
+    let serve = Serve::start().await;
+    let scim = Scim::new(&serve.create_tenant("audited"));
+    let created = scim
+        .post("/Users", &json!({"userName": "audit@example.com"}))
+        .await;
+    assert_eq!(created.status, 201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        scim.post("/Users", &json!({"userName": "AUDIT@example.com"}))
+            .await
+            .status,
+        409
+    );
+
+    let log: Value = serde_json::from_str(&serve.tenant(&["log", "audited", "--json"])).unwrap();
+    let rows = log.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert_eq!(rows[0]["outcome"], "failure", "newest first");
+    assert_eq!(rows[0]["status"], 409);
+    assert_eq!(rows[0]["scim_type"], "uniqueness");
+    assert_eq!(rows[1]["outcome"], "success");
+    assert_eq!(rows[1]["operation"], "create");
+    assert_eq!(rows[1]["resource_id"], id.as_str());
+    let text = log.to_string();
+    assert!(
+        !text.contains("audit@example.com") && !text.contains("AUDIT@"),
+        "no personal data: {text}"
+    );
+
+    let failures: Value =
+        serde_json::from_str(&serve.tenant(&["log", "audited", "--outcome", "failure", "--json"]))
+            .unwrap();
+    assert_eq!(failures.as_array().unwrap().len(), 1);
+    let by_resource: Value =
+        serde_json::from_str(&serve.tenant(&["log", "audited", "--resource", &id, "--json"]))
+            .unwrap();
+    assert_eq!(by_resource.as_array().unwrap().len(), 1);
+}
