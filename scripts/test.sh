@@ -12,6 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "rustfmt"
 cargo fmt --all --check
 
+step "deploy files"
+scripts/validate-deploy.sh
+
 step "crates/scim must stay pure (no runtime, framework or storage crates)"
 impure=$(cargo tree -p scim -e normal --prefix none \
   | grep -Eo '^(tokio|axum|tonic|prost|sea-orm|sqlx|lapin|hyper|reqwest|mio)[ -]v' | sort -u || true)

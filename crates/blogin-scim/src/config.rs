@@ -59,6 +59,13 @@ pub(crate) struct Settings {
     pub(crate) worker_max_deliveries: u32,
     /// `text` or `json` log lines (on stderr).
     pub(crate) log_format: String,
+    /// OTLP/gRPC collector the spans are exported to; unset: no tracing (JSON logs then carry
+    /// no trace ids, and a caller's `traceparent` is passed on as received).
+    pub(crate) otlp_endpoint: Option<String>,
+    /// Share of new traces exported, 0.0–1.0.
+    pub(crate) otlp_sampling_ratio: f64,
+    /// `service.name` of the exported spans; unset: `blogin-scim-<role>`.
+    pub(crate) service_name: Option<String>,
 }
 
 impl Default for Settings {
@@ -83,6 +90,9 @@ impl Default for Settings {
             worker_concurrency: 16,
             worker_max_deliveries: 5,
             log_format: "text".to_owned(),
+            otlp_endpoint: None,
+            otlp_sampling_ratio: 1.0,
+            service_name: None,
         }
     }
 }
@@ -131,6 +141,10 @@ impl Settings {
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be text or json"
         );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.otlp_sampling_ratio),
+            "otlp_sampling_ratio must be between 0.0 and 1.0"
+        );
         Ok(())
     }
 
@@ -149,11 +163,25 @@ impl Settings {
         Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
+    /// What the telemetry needs; `role` names the default `service.name`.
+    pub(crate) fn telemetry(&self, role: &str) -> scim_telemetry::TelemetrySettings {
+        scim_telemetry::TelemetrySettings {
+            otlp_endpoint: self.otlp_endpoint.clone().filter(|e| !e.trim().is_empty()),
+            sampling_ratio: self.otlp_sampling_ratio,
+            service_name: self
+                .service_name
+                .clone()
+                .unwrap_or_else(|| format!("blogin-scim-{role}")),
+            log_format: self.log_format.clone(),
+        }
+    }
+
     /// The settings as printed at start: passwords in URLs replaced by `[REDACTED]`.
     pub(crate) fn redacted(&self) -> String {
         let mut copy = self.clone();
         copy.database_url = copy.database_url.as_deref().map(redact_url);
         copy.amqp_url = redact_url(&copy.amqp_url);
+        copy.otlp_endpoint = copy.otlp_endpoint.as_deref().map(redact_url);
         serde_json::to_string(&copy).unwrap_or_default()
     }
 }
@@ -180,6 +208,9 @@ fn known_keys() -> Vec<&'static str> {
         "worker_concurrency",
         "worker_max_deliveries",
         "log_format",
+        "otlp_endpoint",
+        "otlp_sampling_ratio",
+        "service_name",
     ]
 }
 
@@ -288,6 +319,22 @@ mod tests {
             assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 9002)));
             Ok(())
         });
+    }
+
+    #[test]
+    fn telemetry_settings_default_to_no_export_and_a_per_role_service_name() {
+        let s = Settings::default();
+        let t = s.telemetry("worker");
+        assert_eq!(t.otlp_endpoint, None);
+        assert_eq!(t.sampling_ratio, 1.0);
+        assert_eq!(t.service_name, "blogin-scim-worker");
+        let mut flags = serde_json::Map::new();
+        flags.insert("otlp_sampling_ratio".into(), 1.5.into());
+        let err = Settings::load(None, flags).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("otlp_sampling_ratio"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `/healthz` and `/readyz` for the roles that have no SCIM HTTP API of their own (`worker`,
-//! `store`); the gateway serves the same two routes on its API port.
+//! `/healthz`, `/readyz` and `/metrics` for the roles that have no SCIM HTTP API of their own
+//! (`worker`, `store`); the gateway serves the same routes on its API port.
 //!
 //! `/healthz` answers while the process runs (Kubernetes liveness); `/readyz` only while the
 //! role's dependencies answer (readiness: keep traffic and rollouts away otherwise).
@@ -20,7 +20,7 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 pub(crate) type ReadyCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
-/// Binds `addr` and serves the two routes until `shutdown`; returns the bound address.
+/// Binds `addr` and serves the routes until `shutdown`; returns the bound address.
 pub(crate) async fn spawn(
     addr: SocketAddr,
     ready: ReadyCheck,
@@ -28,6 +28,7 @@ pub(crate) async fn spawn(
 ) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let app = Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
+        .route("/metrics", get(metrics))
         .route(
             "/readyz",
             get(move || {
@@ -61,6 +62,17 @@ pub(crate) async fn spawn(
         }
     });
     Ok((bound, task))
+}
+
+/// The process's metrics in the Prometheus (OpenMetrics) text format.
+async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            scim_telemetry::CONTENT_TYPE,
+        )],
+        scim_telemetry::metrics().render(),
+    )
 }
 
 /// Whether the store behind `channel` reports its DirectoryService as serving.

@@ -4,7 +4,6 @@ mod cli;
 mod config;
 mod database;
 mod health;
-mod logging;
 mod roles;
 mod run;
 mod serve;

@@ -149,6 +149,18 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
             .await;
         })
     };
+    let gauges_task = {
+        let (bus, stop) = (bus.clone(), shutdown.clone());
+        tokio::spawn(scim_worker::report_gauges(
+            channel.clone(),
+            GAUGE_PERIOD,
+            stop,
+            move || {
+                let bus = bus.clone();
+                async move { amqp_depths(&bus).await }
+            },
+        ))
+    };
     let worker = Worker::new(channel, worker_config(&s));
     // Stop taking deliveries, finish (reply + ack) the ones in flight, then close AMQP; the
     // prefetched but unstarted ones go back to the queue when the channel closes.
@@ -167,16 +179,45 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
         .await;
     let _ = relay_task.await;
     let _ = fanout_task.await;
+    let _ = gauges_task.await;
     bus.close().await;
     let _ = health_task.await;
     tracing::info!("worker stopped");
     Ok(())
 }
 
+/// How often a worker refreshes the fan-out lag and queue depth gauges.
+pub(crate) const GAUGE_PERIOD: Duration = Duration::from_secs(5);
+
+/// The ready messages of the command and fan-out queues (a queue that cannot be read is left
+/// out: its gauge keeps its last value).
+async fn amqp_depths(bus: &AmqpBus) -> Vec<(String, u64)> {
+    let topology = &bus.config().topology;
+    let mut depths = Vec::new();
+    if let Ok(n) = bus.depth().await {
+        depths.push((topology.commands(), u64::from(n)));
+    }
+    if let Ok(n) = bus.job_depth().await {
+        depths.push((topology.fanout(), u64::from(n)));
+    }
+    depths
+}
+
+/// Makes every `/metrics` scrape read the pool's current use.
+pub(crate) fn report_pool(conn: &scim_store::db::Connection) {
+    let conn = conn.clone();
+    scim_telemetry::metrics().on_scrape(move |m| {
+        if let Some((open, idle, max)) = scim_store::db::pool_stats(&conn) {
+            m.set_db_pool(open, idle, max);
+        }
+    });
+}
+
 /// `store`: the gRPC DirectoryService over the database.
 pub(crate) async fn store(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let url = s.embedded_database_url();
     let conn = crate::database::open(&url, s.database_pool).await?;
+    report_pool(&conn);
     let server = scim_store::server::StoreServer::bind(
         s.store_listen,
         crate::database::directory(conn.clone()),

@@ -31,6 +31,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     })?;
     let conn =
         crate::database::open(&settings.embedded_database_url(), settings.database_pool).await?;
+    crate::roles::report_pool(&conn);
     let store_stop = CancellationToken::new();
     let (channel, store_task) = scim_store::server::in_process(
         crate::database::directory(conn.clone()),
@@ -66,6 +67,22 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
         let mut consumer = bus.job_consumer(settings.worker_concurrency.max(1));
         let stop = fanout_stop.clone();
         tokio::spawn(async move { fanout.run(&mut consumer, &stop).await })
+    };
+
+    let gauges_task = {
+        let bus = bus.clone();
+        tokio::spawn(scim_worker::report_gauges(
+            channel.clone(),
+            crate::roles::GAUGE_PERIOD,
+            fanout_stop.clone(),
+            move || {
+                let depths = vec![
+                    ("scim.commands".to_owned(), bus.depth() as u64),
+                    ("scim.fanout".to_owned(), bus.job_depth() as u64),
+                ];
+                async move { depths }
+            },
+        ))
     };
 
     let state = AppState::new(
@@ -105,6 +122,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     }
     fanout_stop.cancel();
     let _ = relay_task.await;
+    let _ = gauges_task.await;
     if let Ok(Err(e)) = fanout_task.await {
         tracing::warn!(error.message = %e, "fan-out consumer stopped with a bus error");
     }

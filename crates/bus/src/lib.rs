@@ -19,6 +19,11 @@
 //!   (redelivery of unsettled deliveries, delivery counts, dead letters, topic routing of
 //!   events) without a broker.
 //!
+//! Telemetry: every publish runs in an `amqp.publish {queue}` span (for both transports) whose
+//! W3C trace context is written into the message headers, so the consumer's span becomes its
+//! child; publish-to-confirm and confirm-to-reply latencies go to `scim_bus_publish_duration_seconds`
+//! and `scim_bus_reply_duration_seconds`. Each delivery says which queue it came from.
+//!
 //! Delivery rules every implementation keeps (DESIGN §6):
 //! - [`CommandClient::request`] returns `Ok` only with the worker's reply. A publish the
 //!   transport did not confirm is [`BusError::NotConfirmed`]; no reply before the timeout is
@@ -154,6 +159,8 @@ pub struct CommandDelivery {
     pub command: Result<pb::ChangeCommand, String>,
     /// Headers sent with it.
     pub headers: Headers,
+    /// The queue it came from (span names and metric labels).
+    pub queue: String,
     /// How many times it was delivered before this delivery (0 the first time).
     pub delivery_count: u32,
     /// When the requester stops waiting; `None` if the publisher set none.
@@ -261,6 +268,8 @@ pub struct JobDelivery {
     pub body: Vec<u8>,
     /// Headers sent with it.
     pub headers: Headers,
+    /// The queue it came from (span names and metric labels).
+    pub queue: String,
     /// How many times it was delivered before this delivery (0 the first time).
     pub delivery_count: u32,
     /// The transport's handle.
@@ -286,6 +295,47 @@ impl JobDelivery {
 
 /// The header that carries the deadline, in milliseconds since the Unix epoch.
 pub const DEADLINE_HEADER: &str = "x-deadline-ms";
+
+/// The span of one publish to `destination` (a queue or the events exchange), named
+/// `amqp.publish {destination}` for both transports so that traces and dashboards read the
+/// same in `serve` and in the distributed roles. The message's trace context is taken from
+/// it, so the consumer's span becomes its child.
+pub(crate) fn publish_span(destination: &str) -> tracing::Span {
+    tracing::info_span!(
+        "amqp.publish",
+        otel.name = %format_args!("amqp.publish {destination}"),
+        otel.kind = "producer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "rabbitmq",
+        messaging.destination.name = %destination,
+        outcome = tracing::field::Empty,
+    )
+}
+
+/// Injects `span`'s trace context into `headers` and records the publish's outcome and
+/// latency once `publish` finished.
+pub(crate) async fn traced_publish<T>(
+    destination: &str,
+    mut headers: Headers,
+    publish: impl AsyncFnOnce(Headers) -> Result<T, BusError>,
+) -> Result<T, BusError> {
+    use tracing::Instrument as _;
+    let span = publish_span(destination);
+    scim_telemetry::inject_span(&span, &mut headers);
+    let started = std::time::Instant::now();
+    let result = publish(headers).instrument(span.clone()).await;
+    match &result {
+        Ok(_) => {
+            span.record("outcome", "confirmed");
+            scim_telemetry::metrics().observe_publish(destination, started.elapsed());
+        }
+        Err(_) => {
+            span.record("outcome", "not_confirmed");
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+    result
+}
 
 #[cfg(test)]
 mod tests {

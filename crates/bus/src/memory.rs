@@ -102,6 +102,17 @@ enum QueueId {
     Fanout,
 }
 
+impl QueueId {
+    /// The name the queue would have on the broker with the default prefix, for span names
+    /// and metric labels.
+    fn name(self) -> &'static str {
+        match self {
+            QueueId::Commands => "scim.commands",
+            QueueId::Fanout => "scim.fanout",
+        }
+    }
+}
+
 impl State {
     fn queue(&mut self, id: QueueId) -> &mut Queue {
         match id {
@@ -347,19 +358,29 @@ impl CommandClient for MemoryClient {
     ) -> Result<pb::CommandResult, BusError> {
         let started = std::time::Instant::now();
         let (tx, rx) = oneshot::channel();
-        self.shared.enqueue(
-            QueueId::Commands,
-            Message {
-                body: command.encode_to_vec(),
-                headers,
-                // A timeout too large for the clock means no deadline at all.
-                deadline: SystemTime::now().checked_add(timeout),
-                delivery_count: 0,
-                reply: Some(Arc::new(Mutex::new(Some(tx)))),
-            },
-        )?;
+        let queue = QueueId::Commands;
+        crate::traced_publish(queue.name(), headers, async |headers| {
+            self.shared.enqueue(
+                queue,
+                Message {
+                    body: command.encode_to_vec(),
+                    headers,
+                    // A timeout too large for the clock means no deadline at all.
+                    deadline: SystemTime::now().checked_add(timeout),
+                    delivery_count: 0,
+                    reply: Some(Arc::new(Mutex::new(Some(tx)))),
+                },
+            )
+        })
+        .await?;
+        let queued = std::time::Instant::now();
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(result)) => Ok(result),
+            Ok(Ok(result)) => {
+                scim_telemetry::metrics()
+                    .bus_reply_duration
+                    .observe(queued.elapsed().as_secs_f64());
+                Ok(result)
+            }
             Ok(Err(_settled_without_reply)) => {
                 // On the broker nothing tells the requester that its command was settled
                 // without a reply: it waits for its deadline. Do the same, so that both modes
@@ -395,8 +416,11 @@ impl fmt::Debug for MemoryPublisher {
 #[async_trait]
 impl Publisher for MemoryPublisher {
     async fn publish_job(&self, body: Vec<u8>, headers: Headers) -> Result<(), BusError> {
-        self.shared
-            .enqueue(QueueId::Fanout, Message::one_way(body, headers))
+        let queue = QueueId::Fanout;
+        crate::traced_publish(queue.name(), headers, async |headers| {
+            self.shared.enqueue(queue, Message::one_way(body, headers))
+        })
+        .await
     }
 
     async fn publish_event(
@@ -516,6 +540,7 @@ impl CommandConsumer for MemoryConsumer {
         Ok(Some(CommandDelivery {
             command,
             headers: message.headers,
+            queue: QueueId::Commands.name().to_owned(),
             delivery_count: message.delivery_count,
             deadline: message.deadline,
             handle: Box::new(handle),
@@ -538,6 +563,7 @@ impl JobConsumer for MemoryJobConsumer {
         Ok(Some(JobDelivery {
             body: message.body,
             headers: message.headers,
+            queue: QueueId::Fanout.name().to_owned(),
             delivery_count: message.delivery_count,
             handle: Box::new(handle),
         }))

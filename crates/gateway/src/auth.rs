@@ -104,6 +104,9 @@ impl Authenticator {
         }
         let key: CacheKey = (slug.to_owned(), Sha256::digest(token.as_bytes()).into());
         let cached = self.cache.as_ref().and_then(|c| c.get(&key));
+        let m = scim_telemetry::metrics();
+        let result = if cached.is_some() { "hit" } else { "miss" };
+        scim_telemetry::Metrics::count(&m.token_cache_requests, "result", result);
         let answer = match cached {
             Some(answer) => answer,
             None => {

@@ -131,7 +131,8 @@ pub fn read_error(what: &str, status: &tonic::Status) -> ReadError {
     }
 }
 
-/// A request carrying the trace context as gRPC metadata.
+/// A request carrying the trace context as gRPC metadata: the current span's (the store's
+/// span becomes its child), or — without an OpenTelemetry layer — the caller's as received.
 fn request<T>(message: T, trace: &TraceContext) -> tonic::Request<T> {
     let mut req = tonic::Request::new(message);
     for (name, value) in trace.pairs() {
@@ -139,6 +140,7 @@ fn request<T>(message: T, trace: &TraceContext) -> tonic::Request<T> {
             req.metadata_mut().insert(name, v);
         }
     }
+    scim_telemetry::inject(req.metadata_mut());
     req
 }
 

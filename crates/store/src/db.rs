@@ -34,3 +34,17 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
+
+/// Pool use for the `scim_db_pool_connections` gauges: (open, idle, max) connections.
+pub fn pool_stats(db: &DatabaseConnection) -> Option<(u32, u32, u32)> {
+    fn of<D: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<D>) -> (u32, u32, u32) {
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+        (pool.size(), idle, pool.options().get_max_connections())
+    }
+    // The backend decides which pool accessor is safe to call (the other one panics).
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),
+        sea_orm::DbBackend::Sqlite => Some(of(db.get_sqlite_connection_pool())),
+        _ => None,
+    }
+}

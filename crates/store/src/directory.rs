@@ -1,6 +1,12 @@
 //! [`Directory`]: the store's operations over one database, shared by the gRPC adapter and the
 //! tests. Reads are in `reads.rs`, writes in `writes.rs`, tenants in `tenants.rs`, fan-out jobs
 //! in `fanout.rs` and the outbox relay's side in `outbox.rs`.
+//!
+//! Tracing: sea-orm has no spans of its own worth exporting (and sqlx's statement logs carry
+//! SQL with values), so each public operation — the write transaction of a command, each
+//! main query — is one `db.query` span with `db.system` and a `db.operation` naming the
+//! statement kind and table (`select resource`, `transaction apply_change`). The outbox
+//! polls are at debug level: several a second while idle would drown the traces.
 
 use chrono::{DateTime, Timelike, Utc};
 use scim::schema::Registry;
@@ -40,6 +46,15 @@ impl Directory {
     /// The database backend.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// `db.system` of the `db.query` spans: `postgresql` or `sqlite`.
+    pub(crate) fn db_system(&self) -> &'static str {
+        match self.backend() {
+            DbBackend::Postgres => "postgresql",
+            DbBackend::Sqlite => "sqlite",
+            _ => "other_sql",
+        }
     }
 
     /// The connection (for health checks and tests).

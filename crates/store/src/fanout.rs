@@ -239,6 +239,7 @@ impl Directory {
     /// writes one `MembershipChanged` each to the outbox; finally deletes the job's outbox row
     /// (`outbox_id`, when it is still there). One transaction per [`outbox::JOB_USERS`] users.
     /// Returns how many users changed: 0 when the job ran before.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "transaction fanout_job"))]
     pub async fn run_fanout_job(&self, job: &pb::FanoutJob) -> StoreResult<u32> {
         let tenant = Uuid::parse_str(&job.tenant_id)
             .map_err(|_| StoreError::Invalid("FanoutJob: tenant_id is not a UUID".into()))?;

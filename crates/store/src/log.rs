@@ -71,11 +71,13 @@ pub(crate) async fn append<C: ConnectionTrait>(
 
 impl Directory {
     /// Logs a command that was never applied (a worker gave up on it) as a failed write.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "insert provisioning_log"))]
     pub async fn record_failure(&self, cmd: &Command, error: &scim::ScimError) -> StoreResult<()> {
         append(&self.db, cmd, &Err(error.clone())).await
     }
 
     /// Log rows of a tenant, newest first.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select provisioning_log"))]
     pub async fn query_log(
         &self,
         tenant: Uuid,

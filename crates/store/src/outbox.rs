@@ -216,6 +216,7 @@ impl Directory {
     /// [`REPUBLISH_AFTER`] ago and still not completed; and not leased to someone else. On
     /// PostgreSQL concurrent relays skip each other's rows (`FOR UPDATE SKIP LOCKED`), so no
     /// item is handed out twice while its lease runs.
+    #[tracing::instrument(name = "db.query", level = "debug", skip_all, fields(db.system = self.db_system(), db.operation = "update outbox claim"))]
     pub async fn claim_outbox(&self, limit: u32, lease: Duration) -> StoreResult<Vec<OutboxItem>> {
         let limit = match limit {
             0 => DEFAULT_CLAIM,
@@ -269,6 +270,7 @@ impl Directory {
     /// The relay published these items with confirms: events leave the outbox, jobs are
     /// marked published and unleased (they leave when they complete). Unknown ids (a job that
     /// already ran) are ignored.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "update outbox published"))]
     pub async fn mark_published(&self, ids: &[i64]) -> StoreResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -299,6 +301,7 @@ impl Directory {
 
     /// Pending fan-out work: for one tenant (listed even when it has none), or for every
     /// tenant that has some, by slug.
+    #[tracing::instrument(name = "db.query", level = "debug", skip_all, fields(db.system = self.db_system(), db.operation = "select fanout lag"))]
     pub async fn fanout_lag(&self, tenant: Option<Uuid>) -> StoreResult<Vec<TenantLag>> {
         let mut q = outbox::Entity::find()
             .select_only()

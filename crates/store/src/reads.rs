@@ -85,6 +85,7 @@ pub(crate) fn group_resource(m: group::Model) -> StoredResource {
 
 impl Directory {
     /// One resource, or `404`.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select resource"))]
     pub async fn get(
         &self,
         tenant: Uuid,
@@ -163,6 +164,7 @@ impl Directory {
     }
 
     /// Every member of a group, ordered by member id.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select members"))]
     pub async fn all_members(&self, tenant: Uuid, group_id: Uuid) -> StoreResult<Vec<MemberRef>> {
         let rows = group_member::Entity::find()
             .filter(group_member::Column::TenantId.eq(tenant))
@@ -180,6 +182,7 @@ impl Directory {
     }
 
     /// One page of a group's members after `after` (keyset paging: constant cost at any depth).
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select members"))]
     pub async fn members_page(
         &self,
         tenant: Uuid,
@@ -264,6 +267,7 @@ impl Directory {
     }
 
     /// A page of resources matching the request, with the exact total.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select resources"))]
     pub async fn list(
         &self,
         tenant: Uuid,

@@ -50,6 +50,7 @@ pub fn valid_slug(slug: &str) -> bool {
 
 impl Directory {
     /// Creates a tenant with provisioning on and issues its first token (returned once).
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "insert tenant"))]
     pub async fn create_tenant(&self, slug: &str, name: &str) -> StoreResult<(TenantInfo, String)> {
         if !valid_slug(slug) {
             return Err(ScimError::invalid_value(
@@ -91,6 +92,7 @@ impl Directory {
     }
 
     /// Every tenant, by slug.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select tenants"))]
     pub async fn list_tenants(&self) -> StoreResult<Vec<TenantInfo>> {
         let rows = tenant::Entity::find()
             .order_by_asc(tenant::Column::Slug)
@@ -110,6 +112,7 @@ impl Directory {
     }
 
     /// Switches provisioning on or off.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "update tenant"))]
     pub async fn set_tenant_enabled(&self, slug: &str, enabled: bool) -> StoreResult<TenantInfo> {
         let t = self.tenant(slug).await?;
         tenant::Entity::update_many()
@@ -125,6 +128,7 @@ impl Directory {
 
     /// Issues a new token. With `rotate`, the tenant's other live tokens expire after
     /// `grace` (so the identity provider can be switched over without an outage).
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "insert token"))]
     pub async fn issue_token(
         &self,
         slug: &str,
@@ -153,6 +157,7 @@ impl Directory {
     }
 
     /// Revokes every token of the tenant at once; returns how many were live.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "update tokens"))]
     pub async fn revoke_tokens(&self, slug: &str) -> StoreResult<u64> {
         let t = self.tenant(slug).await?;
         let res = tenant_token::Entity::update_many()
@@ -167,6 +172,7 @@ impl Directory {
     /// The tenant id when `token` is a live token of the enabled tenant `slug`; `None` for
     /// every other case alike (unknown tenant, wrong/revoked/expired token, disabled tenant),
     /// so callers cannot leak which one it was.
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select token"))]
     pub async fn authenticate(&self, slug: &str, token: &str) -> StoreResult<Option<Uuid>> {
         let Some(row) = tenant_token::Entity::find()
             .filter(tenant_token::Column::TokenSha256.eq(tokens::hash(token)))

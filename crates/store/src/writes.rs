@@ -84,6 +84,7 @@ fn text(body: &Value, key: &str) -> Option<String> {
 impl Directory {
     /// Applies a command exactly once: a command id seen before returns its first outcome.
     /// `Err` only for infrastructure failures (the caller may retry the same command).
+    #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "transaction apply_change"))]
     pub async fn apply(&self, cmd: &Command) -> StoreResult<Outcome> {
         let mut last = StoreError::Contended;
         // Membership commands start with the tenant's membership lock shared and take it

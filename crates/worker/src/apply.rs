@@ -3,12 +3,14 @@
 //! during shutdown, so an applied command is always acked or redelivered, never forgotten.
 
 use crate::run::Worker;
+use crate::{consume_span, uuid_or_none};
 use scim::ScimError;
 use scim_bus::{CommandDelivery, Headers};
 use scim_wire::pb;
 use scim_wire::status::{is_transient, scim_error};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tonic::metadata::MetadataValue;
+use tracing::Instrument as _;
 
 /// What became of one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,18 @@ pub enum Handled {
     DeadLettered,
 }
 
+impl Handled {
+    /// The `outcome` label and span attribute.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handled::Answered => "answered",
+            Handled::Expired => "expired",
+            Handled::Requeued => "requeued",
+            Handled::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
 /// Why applying did not produce an answer.
 enum Failure {
     /// The store or its database is unreachable; another delivery may succeed.
@@ -31,12 +45,40 @@ enum Failure {
     Permanent(String),
 }
 
-/// Headers that are forwarded to the store as gRPC metadata (trace context only).
+/// Headers that are forwarded to the store as gRPC metadata (trace context only) when there
+/// is no span of ours to inject instead.
 const FORWARDED: [&str; 2] = ["traceparent", "tracestate"];
 
 impl Worker {
-    /// Applies, replies and settles one delivery.
+    /// Applies, replies and settles one delivery, in its `amqp.consume` span (tenant id,
+    /// resource type and id, command id, outcome; never the body).
     pub async fn handle(&self, delivery: CommandDelivery) -> Handled {
+        let span = consume_span(&delivery.queue, &delivery.headers);
+        span.record("delivery_count", delivery.delivery_count);
+        if let Ok(c) = &delivery.command {
+            span.record("tenant_id", c.tenant_id.as_str());
+            span.record("command_id", c.command_id.as_str());
+            if let Ok(kind) = scim_wire::convert::kind_from_pb(c.kind) {
+                span.record("resource_type", kind.name());
+            }
+            if let Some(id) = target_id(c).and_then(uuid_or_none) {
+                span.record("resource_id", id);
+            }
+        }
+        let handled = self
+            .settle_delivery(delivery)
+            .instrument(span.clone())
+            .await;
+        span.record("outcome", handled.name());
+        if handled == Handled::DeadLettered {
+            span.record("otel.status_code", "ERROR");
+        }
+        let metrics = scim_telemetry::metrics();
+        scim_telemetry::Metrics::count(&metrics.commands_applied, "outcome", handled.name());
+        handled
+    }
+
+    async fn settle_delivery(&self, delivery: CommandDelivery) -> Handled {
         let command = match &delivery.command {
             Ok(c) => c.clone(),
             Err(reason) => {
@@ -50,8 +92,16 @@ impl Worker {
             settle("ack", delivery.ack().await);
             return Handled::Expired;
         }
-        match self.apply(&command, &delivery).await {
+        let started = Instant::now();
+        let applied = self.apply(&command, &delivery).await;
+        scim_telemetry::metrics()
+            .command_apply_duration
+            .observe(started.elapsed().as_secs_f64());
+        match applied {
             Ok(result) => {
+                if let Some(pb::command_result::Outcome::Resource(res)) = &result.outcome {
+                    tracing::Span::current().record("resource_id", res.id.as_str());
+                }
                 settle("reply", delivery.reply(&result).await);
                 settle("ack", delivery.ack().await);
                 Handled::Answered
@@ -175,7 +225,8 @@ fn time_left(delivery: &CommandDelivery) -> Duration {
         .min(STORE_CALL_CAP)
 }
 
-/// A gRPC request carrying the trace context of the delivery.
+/// A gRPC request carrying the trace context: the current (consume) span's, so the store's
+/// span is its child; without an OpenTelemetry layer, the delivery's as received.
 fn with_metadata<T>(message: T, headers: &Headers) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     for name in FORWARDED {
@@ -186,7 +237,19 @@ fn with_metadata<T>(message: T, headers: &Headers) -> tonic::Request<T> {
             request.metadata_mut().insert(name, value);
         }
     }
+    scim_telemetry::inject(request.metadata_mut());
     request
+}
+
+/// The id a replace, patch or delete is about (a create's is known only from its result).
+fn target_id(command: &pb::ChangeCommand) -> Option<&str> {
+    use pb::change_command::Change;
+    match command.change.as_ref()? {
+        Change::Create(_) => None,
+        Change::Replace(c) => Some(&c.id),
+        Change::Patch(c) => Some(&c.id),
+        Change::Delete(c) => Some(&c.id),
+    }
 }
 
 /// Logs a failed settle: the broker will redeliver an unsettled message, so this is not fatal.

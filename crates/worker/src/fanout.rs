@@ -4,6 +4,7 @@
 //! a job that keeps failing is dead-lettered (its outbox row stays, so the lag shows it and
 //! the relay re-publishes it later).
 
+use crate::{consume_span, traced};
 use prost::Message;
 use scim_bus::{BusError, JobConsumer, JobDelivery};
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+use tracing::Instrument as _;
 
 /// What became of one job delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,17 @@ pub enum JobHandled {
     Requeued,
     /// Undecodable or failing for good; dead-lettered.
     DeadLettered,
+}
+
+impl JobHandled {
+    /// The `outcome` label and span attribute.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobHandled::Done => "done",
+            JobHandled::Requeued => "requeued",
+            JobHandled::DeadLettered => "dead_lettered",
+        }
+    }
 }
 
 /// Runs fan-out jobs against one store.
@@ -42,8 +55,24 @@ impl FanoutWorker {
         }
     }
 
-    /// Runs, settles and reports one delivery.
+    /// Runs, settles and reports one delivery, in its `amqp.consume` span.
     pub async fn handle(&self, delivery: JobDelivery) -> JobHandled {
+        let span = consume_span(&delivery.queue, &delivery.headers);
+        span.record("delivery_count", delivery.delivery_count);
+        if let Some(tenant) = delivery.headers.get("tenant") {
+            span.record("tenant_id", tenant.as_str());
+        }
+        let handled = self.run_job(delivery).instrument(span.clone()).await;
+        span.record("outcome", handled.name());
+        if handled == JobHandled::DeadLettered {
+            span.record("otel.status_code", "ERROR");
+        }
+        let metrics = scim_telemetry::metrics();
+        scim_telemetry::Metrics::count(&metrics.fanout_jobs, "outcome", handled.name());
+        handled
+    }
+
+    async fn run_job(&self, delivery: JobDelivery) -> JobHandled {
         let job = match pb::FanoutJob::decode(delivery.body.as_slice()) {
             Ok(job) => job,
             Err(e) => {
@@ -53,7 +82,7 @@ impl FanoutWorker {
             }
         };
         let outbox_id = job.outbox_id;
-        match self.store.clone().run_fanout_job(job).await {
+        match self.store.clone().run_fanout_job(traced(job)).await {
             Ok(done) => {
                 tracing::debug!(
                     outbox_id,

@@ -20,17 +20,58 @@
 //! the bus (jobs to `{prefix}.fanout`, events to `blogin.events`) and [`FanoutWorker`] runs
 //! the jobs through the store.
 //!
+//! Telemetry: each delivery runs in an `amqp.consume {queue}` span, the child of the trace
+//! context in its headers, and every store call carries that span's context in its gRPC
+//! metadata; [`report_gauges`] keeps the fan-out lag and queue depth gauges current.
+//!
 //! Fairness between tenants is decided before the queue (the gateway's per-tenant in-flight
 //! cap); here, `concurrency` bounds how many commands one worker applies at once.
 
 mod apply;
 mod config;
 mod fanout;
+mod gauges;
 mod relay;
 mod run;
 
 pub use apply::Handled;
 pub use config::WorkerConfig;
 pub use fanout::{FanoutWorker, JobHandled};
+pub use gauges::report_gauges;
 pub use relay::{Relay, RelayOutcome};
 pub use run::{Worker, keep_consuming};
+
+/// The span of handling one delivery from `queue`: `amqp.consume {queue}`, made the child of
+/// the trace context in `headers` (the publisher's span).
+pub(crate) fn consume_span(queue: &str, headers: &scim_bus::Headers) -> tracing::Span {
+    let span = tracing::info_span!(
+        "amqp.consume",
+        otel.name = %format_args!("amqp.consume {queue}"),
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "rabbitmq",
+        messaging.destination.name = %queue,
+        tenant_id = tracing::field::Empty,
+        resource_type = tracing::field::Empty,
+        resource_id = tracing::field::Empty,
+        command_id = tracing::field::Empty,
+        delivery_count = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    scim_telemetry::set_remote_parent(&span, headers);
+    span
+}
+
+/// A store request carrying the current span's trace context, so that the store's span is
+/// its child.
+pub(crate) fn traced<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    scim_telemetry::inject(request.metadata_mut());
+    request
+}
+
+/// `id` when it is a UUID (resource ids are; anything else came from a client's URL and
+/// is not recorded).
+pub(crate) fn uuid_or_none(id: &str) -> Option<&str> {
+    uuid::Uuid::parse_str(id).is_ok().then_some(id)
+}

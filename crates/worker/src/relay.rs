@@ -5,12 +5,14 @@
 //!
 //! Several relays (one per worker) may run at once: the store leases items to one claimant.
 
+use crate::traced;
 use scim_bus::{Headers, Publisher};
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
+use tracing::Instrument as _;
 
 /// Items claimed per round.
 const BATCH: u32 = 200;
@@ -72,6 +74,16 @@ impl Relay {
         if items.is_empty() {
             return Ok(RelayOutcome::Idle);
         }
+        // Only rounds with work get a span: idle polls (several a second) would be noise.
+        let span = tracing::info_span!("outbox.relay", items = items.len());
+        self.publish_and_mark(items).instrument(span).await
+    }
+
+    /// Publishes each item with confirms and marks the confirmed ones published.
+    async fn publish_and_mark(
+        &self,
+        items: Vec<pb::OutboxItem>,
+    ) -> Result<RelayOutcome, tonic::Status> {
         let mut published = Vec::with_capacity(items.len());
         for item in items {
             match self.publish(item).await {
@@ -86,7 +98,7 @@ impl Relay {
         if !published.is_empty() {
             self.store
                 .clone()
-                .mark_published(pb::MarkPublishedRequest { ids: published })
+                .mark_published(traced(pb::MarkPublishedRequest { ids: published }))
                 .await?;
         }
         Ok(RelayOutcome::Published(count))

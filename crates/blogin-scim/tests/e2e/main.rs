@@ -6,4 +6,5 @@ mod entra;
 mod fanout;
 mod okta;
 mod support;
+mod telemetry;
 mod tenants;

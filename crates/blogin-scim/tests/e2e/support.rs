@@ -260,10 +260,8 @@ pub(crate) struct Cluster {
     )]
     pub(crate) store: Proc,
     pub(crate) workers: Vec<Proc>,
-    #[expect(
-        dead_code,
-        reason = "held so that the process lives (and logs) as long as the cluster"
-    )]
+    /// `host:port` of each worker's `/healthz`, `/readyz` and `/metrics`.
+    pub(crate) worker_health: Vec<String>,
     pub(crate) gateway: Proc,
     pub(crate) root: String,
     pub(crate) store_url: String,
@@ -349,8 +347,11 @@ impl Cluster {
         );
         wait_ready(&format!("http://{store_health}/readyz"), &mut [&mut store]).await;
         let mut cluster_workers = Vec::new();
+        let mut worker_health = Vec::new();
         for i in 0..workers {
-            cluster_workers.push(Self::spawn_worker_in(&tmp.0, &env, i).await);
+            let (w, health) = Self::spawn_worker_in(&tmp.0, &env, i).await;
+            cluster_workers.push(w);
+            worker_health.push(health);
         }
         let gateway_addr = free_addr();
         let mut gateway = Proc::spawn(
@@ -364,6 +365,7 @@ impl Cluster {
         Cluster {
             store,
             workers: cluster_workers,
+            worker_health,
             gateway,
             root,
             store_url,
@@ -372,7 +374,11 @@ impl Cluster {
         }
     }
 
-    async fn spawn_worker_in(dir: &Path, env: &[(&'static str, String)], i: usize) -> Proc {
+    async fn spawn_worker_in(
+        dir: &Path,
+        env: &[(&'static str, String)],
+        i: usize,
+    ) -> (Proc, String) {
         let health = free_addr();
         let mut w = Proc::spawn(
             &format!("worker-{i}"),
@@ -381,14 +387,15 @@ impl Cluster {
             env,
         );
         wait_ready(&format!("http://{health}/readyz"), &mut [&mut w]).await;
-        w
+        (w, health)
     }
 
     /// Starts one more worker.
     pub(crate) async fn add_worker(&mut self) {
         let i = self.workers.len();
-        let w = Self::spawn_worker_in(&self.tmp.0, &self.env, i).await;
+        let (w, health) = Self::spawn_worker_in(&self.tmp.0, &self.env, i).await;
         self.workers.push(w);
+        self.worker_health.push(health);
     }
 }
 

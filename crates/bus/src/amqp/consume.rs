@@ -150,12 +150,16 @@ impl QueueConsumer {
 #[derive(Debug)]
 pub struct AmqpConsumer {
     inner: QueueConsumer,
+    queue: String,
 }
 
 impl AmqpConsumer {
     pub(super) async fn open(shared: &Arc<Shared>, prefetch: u16) -> Result<Self, BusError> {
         let inner = QueueConsumer::open(shared, &shared.names.commands, prefetch).await?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            queue: shared.names.commands.to_string(),
+        })
     }
 }
 
@@ -175,6 +179,7 @@ impl CommandConsumer for AmqpConsumer {
         Ok(Some(CommandDelivery {
             command,
             headers: received.headers,
+            queue: self.queue.clone(),
             delivery_count: received.delivery_count,
             deadline: received.deadline,
             handle: Box::new(received.handle),
@@ -187,12 +192,16 @@ impl CommandConsumer for AmqpConsumer {
 #[derive(Debug)]
 pub struct AmqpJobConsumer {
     inner: QueueConsumer,
+    queue: String,
 }
 
 impl AmqpJobConsumer {
     pub(super) async fn open(shared: &Arc<Shared>, prefetch: u16) -> Result<Self, BusError> {
         let inner = QueueConsumer::open(shared, &shared.names.fanout, prefetch).await?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            queue: shared.names.fanout.to_string(),
+        })
     }
 }
 
@@ -205,6 +214,7 @@ impl JobConsumer for AmqpJobConsumer {
         Ok(Some(JobDelivery {
             body: received.body,
             headers: received.headers,
+            queue: self.queue.clone(),
             delivery_count: received.delivery_count,
             handle: Box::new(received.handle),
         }))

@@ -390,30 +390,40 @@ impl CommandClient for AmqpClient {
             replies: &session.replies,
             correlation_id: &correlation_id,
         };
-        let properties = command_properties(command, headers, deadline, &correlation_id);
-        let route = Route::queue(&self.sessions.shared.names.commands);
+        let queue = &self.sessions.shared.names.commands;
         // A quorum-queue confirm can lag under load while the message is already queued:
         // giving up on it early would answer 503 for a write the worker then applies. So a
         // request waits for its confirm as long as for its reply; only a nack, a returned
         // message or a broken channel end it sooner.
-        self.sessions
-            .publish(
-                &session,
-                route,
-                &command.encode_to_vec(),
-                properties,
-                timeout,
-            )
-            .await?;
+        crate::traced_publish(queue.as_str(), headers, async |headers| {
+            let properties = command_properties(command, headers, deadline, &correlation_id);
+            self.sessions
+                .publish(
+                    &session,
+                    Route::queue(queue),
+                    &command.encode_to_vec(),
+                    properties,
+                    timeout,
+                )
+                .await
+        })
+        .await?;
+        let confirmed = Instant::now();
         let remaining = timeout.saturating_sub(started.elapsed());
-        match tokio::time::timeout(remaining, reply).await {
+        let result = match tokio::time::timeout(remaining, reply).await {
             Ok(Ok(Ok(result))) => Ok(result),
             Ok(Ok(Err(reason))) => Err(BusError::Unavailable(reason)),
             Ok(Err(_)) => Err(BusError::Unavailable(
                 "the AMQP channel closed while waiting for the reply".to_owned(),
             )),
             Err(_) => Err(BusError::Timeout(timeout)),
+        };
+        if result.is_ok() {
+            scim_telemetry::metrics()
+                .bus_reply_duration
+                .observe(confirmed.elapsed().as_secs_f64());
         }
+        result
     }
 
     async fn ready(&self) -> Result<(), BusError> {
@@ -491,17 +501,25 @@ impl AmqpPublisher {
     }
 
     async fn send(&self, route: Route, body: &[u8], headers: Headers) -> Result<(), BusError> {
-        let session = self.sessions.get().await?;
-        let properties = persistent(header_table(headers));
-        self.sessions
-            .publish(
-                &session,
-                route,
-                body,
-                properties,
-                self.sessions.shared.config.confirm_timeout,
-            )
-            .await
+        let destination = if route.exchange.as_str().is_empty() {
+            route.routing_key.to_string()
+        } else {
+            route.exchange.to_string()
+        };
+        crate::traced_publish(&destination, headers, async |headers| {
+            let session = self.sessions.get().await?;
+            let properties = persistent(header_table(headers));
+            self.sessions
+                .publish(
+                    &session,
+                    route,
+                    body,
+                    properties,
+                    self.sessions.shared.config.confirm_timeout,
+                )
+                .await
+        })
+        .await
     }
 }
 

@@ -26,14 +26,17 @@ pub(super) enum Applied {
     Deleted,
 }
 
-/// Headers travelling with the command: the tenant id, and the trace context when the
-/// request had one. Nothing else (no token, no body, no personal data).
+/// Headers travelling with the command: the tenant id and the trace context of this
+/// request's span (the transport's publish span replaces it with its own, a child of it).
+/// Without an OpenTelemetry layer the caller's `traceparent` is passed on as received.
+/// Nothing else (no token, no body, no personal data).
 fn headers(ctx: &Ctx) -> Headers {
     let mut h = Headers::new();
     h.insert("tenant".to_owned(), ctx.tenant.id.clone());
     for (name, value) in ctx.trace.pairs() {
         h.insert(name.to_owned(), value.to_owned());
     }
+    scim_telemetry::inject(&mut h);
     h
 }
 

@@ -35,11 +35,12 @@ use std::collections::HashMap;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-/// The gateway's routes: `/healthz`, `/readyz` and the SCIM API under `/scim/v2/{tenant}/`.
+/// The gateway's routes: `/healthz`, `/readyz`, `/metrics` and the SCIM API under `/scim/v2/{tenant}/`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", any(health::healthz))
         .route("/readyz", any(health::readyz))
+        .route("/metrics", any(health::metrics))
         .route("/scim/v2/{tenant}", any(scim))
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
@@ -59,15 +60,27 @@ async fn scim(
     let slug = params.get("tenant").cloned().unwrap_or_default();
     let route = resolve(req.method(), params.get("rest").map_or("", String::as_str));
     let op = route.as_ref().map_or("scim.unrouted", |r| r.op.name());
+    let resource_type = route
+        .as_ref()
+        .ok()
+        .and_then(|r| r.op.kind())
+        .map_or("", |k| k.name());
     let span = tracing::info_span!(
         "scim.request",
         otel.name = op,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
         op,
         tenant = %slug,
+        tenant_id = tracing::field::Empty,
+        resource_type,
         resource_id = tracing::field::Empty,
         http.method = %req.method(),
         http.status_code = tracing::field::Empty,
+        outcome = tracing::field::Empty,
     );
+    // The caller's trace (an identity provider or a proxy that traces) becomes the parent.
+    scim_telemetry::set_remote_parent(&span, req.headers());
     // Ids are recorded only when they are ids: the path is client text and could hold anything.
     if let Some(id) = route.as_ref().ok().and_then(|r| r.id.as_deref())
         && uuid::Uuid::parse_str(id).is_ok()
@@ -76,14 +89,24 @@ async fn scim(
     }
     async move {
         let started = tokio::time::Instant::now();
-        let res = handle(state, slug, route, req)
+        let mut authenticated = false;
+        let res = handle(state, slug.clone(), route, req, &mut authenticated)
             .await
             .unwrap_or_else(IntoResponse::into_response);
         let status = res.status().as_u16();
-        tracing::Span::current().record("http.status_code", status);
+        let span = tracing::Span::current();
+        span.record("http.status_code", status);
+        span.record("outcome", outcome(status));
+        if status >= 500 {
+            span.record("otel.status_code", "ERROR");
+        }
+        let elapsed = started.elapsed();
+        // Only an authenticated slug is a label: anyone can put anything in the URL.
+        let tenant = if authenticated { slug.as_str() } else { "" };
+        scim_telemetry::metrics().observe_request(tenant, op, status, elapsed);
         tracing::info!(
             status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = elapsed.as_millis() as u64,
             "request finished"
         );
         res
@@ -92,11 +115,22 @@ async fn scim(
     .await
 }
 
+/// The outcome attribute of a request span: what kind of answer the client got.
+fn outcome(status: u16) -> &'static str {
+    match status {
+        200..=399 => "success",
+        401 | 403 => "unauthorized",
+        400..=499 => "client_error",
+        _ => "server_error",
+    }
+}
+
 async fn handle(
     state: AppState,
     slug: String,
     route: Result<Route, GatewayError>,
     req: Request,
+    authenticated: &mut bool,
 ) -> Result<Response, GatewayError> {
     let deadline = tokio::time::Instant::now() + state.inner.config.request_timeout;
     let (parts, body) = req.into_parts();
@@ -106,6 +140,8 @@ async fn handle(
         .auth
         .authenticate(&slug, &parts.headers, &trace)
         .await?;
+    *authenticated = true;
+    tracing::Span::current().record("tenant_id", tenant.id.as_str());
     let Route { op, id } = route?;
     let ctx = Ctx {
         base: tenant_base(

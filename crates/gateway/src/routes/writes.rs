@@ -137,7 +137,11 @@ async fn validated_body(ctx: &Ctx, kind: ResourceKind, body: Body) -> Result<Val
 
 fn expect_resource(applied: Applied) -> Result<pb::Resource, GatewayError> {
     match applied {
-        Applied::Resource(res) => Ok(res),
+        Applied::Resource(res) => {
+            // A create's id is known only now; the request span gets it (a UUID, not data).
+            tracing::Span::current().record("resource_id", res.id.as_str());
+            Ok(res)
+        }
         Applied::Deleted => Err(GatewayError::Internal("a write answered 'deleted'".into())),
     }
 }
