@@ -4,13 +4,12 @@
 //! a job that keeps failing is dead-lettered (its outbox row stays, so the lag shows it and
 //! the relay re-publishes it later).
 
+use crate::run::consume;
 use crate::{consume_span, traced};
 use prost::Message;
 use scim_bus::{BusError, JobConsumer, JobDelivery};
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 use scim_wire::status::is_transient;
-use std::sync::Arc;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tracing::Instrument as _;
@@ -114,27 +113,12 @@ impl FanoutWorker {
         consumer: &mut dyn JobConsumer,
         shutdown: &CancellationToken,
     ) -> Result<(), BusError> {
-        let mut in_flight = JoinSet::new();
-        let result = loop {
-            while in_flight.len() >= self.concurrency {
-                in_flight.join_next().await;
-            }
-            let next = tokio::select! {
-                () = shutdown.cancelled() => break Ok(()),
-                next = consumer.next() => next,
-            };
-            match next {
-                Ok(Some(delivery)) => {
-                    let this = Arc::new(self.clone());
-                    in_flight.spawn(async move { this.handle(delivery).await });
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-            while in_flight.try_join_next().is_some() {}
-        };
-        while in_flight.join_next().await.is_some() {}
-        result
+        let fanout = self.clone();
+        consume(consumer, self.concurrency, shutdown, move |delivery| {
+            let fanout = fanout.clone();
+            async move { fanout.handle(delivery).await }
+        })
+        .await
     }
 }
 

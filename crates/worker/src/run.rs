@@ -1,8 +1,10 @@
-//! The consume loop: up to `concurrency` deliveries in flight, each handled to completion;
-//! on shutdown, stop taking deliveries, finish the ones in flight (reply and ack), return.
+//! The consume loop, one for both queues ([`consume`]): up to `concurrency` deliveries in
+//! flight, each handled to completion; on shutdown, stop taking deliveries, finish the ones
+//! in flight (reply and ack), return.
 
 use crate::config::WorkerConfig;
-use scim_bus::{BusError, CommandConsumer};
+use async_trait::async_trait;
+use scim_bus::{BusError, CommandConsumer, CommandDelivery, JobConsumer, JobDelivery};
 use scim_wire::pb::directory_service_client::DirectoryServiceClient;
 use std::future::Future;
 use std::sync::Arc;
@@ -43,29 +45,17 @@ impl Worker {
         consumer: &mut dyn CommandConsumer,
         shutdown: &CancellationToken,
     ) -> Result<(), BusError> {
-        let mut in_flight = JoinSet::new();
-        let limit = self.config.concurrency.max(1);
-        let result = loop {
-            while in_flight.len() >= limit {
-                in_flight.join_next().await;
-            }
-            // Cancel-safe: a delivery is either returned by `next` or stays with the consumer.
-            let next = tokio::select! {
-                () = shutdown.cancelled() => break Ok(()),
-                next = consumer.next() => next,
-            };
-            match next {
-                Ok(Some(delivery)) => {
-                    let worker = self.clone();
-                    in_flight.spawn(async move { worker.handle(delivery).await });
-                }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            }
-            while in_flight.try_join_next().is_some() {}
-        };
-        while in_flight.join_next().await.is_some() {}
-        result
+        let worker = self.clone();
+        consume(
+            consumer,
+            self.config.concurrency,
+            shutdown,
+            move |delivery| {
+                let worker = worker.clone();
+                async move { worker.handle(delivery).await }
+            },
+        )
+        .await
     }
 
     /// Runs with consumers from `connect`, opening a new one whenever the bus connection
@@ -117,4 +107,69 @@ pub async fn keep_consuming<C, F, Fut, R, RFut>(
         }
         pause = (pause * 2).min(Duration::from_secs(10));
     }
+}
+
+/// Where deliveries come from: the command queue or the fan-out job queue.
+#[async_trait]
+pub(crate) trait Deliveries: Send {
+    /// One delivery of this queue.
+    type Delivery: Send + 'static;
+    /// The next delivery, waiting for one; `Ok(None)` when the consumer was closed.
+    async fn next_delivery(&mut self) -> Result<Option<Self::Delivery>, BusError>;
+}
+
+#[async_trait]
+impl Deliveries for dyn CommandConsumer + '_ {
+    type Delivery = CommandDelivery;
+    async fn next_delivery(&mut self) -> Result<Option<CommandDelivery>, BusError> {
+        self.next().await
+    }
+}
+
+#[async_trait]
+impl Deliveries for dyn JobConsumer + '_ {
+    type Delivery = JobDelivery;
+    async fn next_delivery(&mut self) -> Result<Option<JobDelivery>, BusError> {
+        self.next().await
+    }
+}
+
+/// Takes deliveries from `source` and runs `handle` on each, at most `concurrency` at once,
+/// until `shutdown` is cancelled (then `Ok`) or the source fails (then its error). Either way
+/// the deliveries in flight are finished first: a handler is never cancelled halfway, so an
+/// applied change is always settled (or redelivered), never forgotten.
+pub(crate) async fn consume<S, H, F>(
+    source: &mut S,
+    concurrency: usize,
+    shutdown: &CancellationToken,
+    handle: H,
+) -> Result<(), BusError>
+where
+    S: Deliveries + ?Sized,
+    H: Fn(S::Delivery) -> F + Send,
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut in_flight = JoinSet::new();
+    let limit = concurrency.max(1);
+    let result = loop {
+        while in_flight.len() >= limit {
+            in_flight.join_next().await;
+        }
+        // Cancel-safe: a delivery is either returned by `next` or stays with the consumer.
+        let next = tokio::select! {
+            () = shutdown.cancelled() => break Ok(()),
+            next = source.next_delivery() => next,
+        };
+        match next {
+            Ok(Some(delivery)) => {
+                in_flight.spawn(handle(delivery));
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        while in_flight.try_join_next().is_some() {}
+    };
+    while in_flight.join_next().await.is_some() {}
+    result
 }
