@@ -39,16 +39,23 @@ impl StoreServer {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        reporter
-            .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
-            .await;
-        tonic::transport::Server::builder()
-            .add_service(health)
-            .add_service(DirectoryGrpc::new(self.dir).into_server())
+        services(self.dir)
+            .await
             .serve_with_incoming_shutdown(incoming_nodelay(self.listener), shutdown)
             .await
     }
+}
+
+/// What every store server serves, over TCP or in-process pipes alike: the DirectoryService
+/// and the gRPC health service reporting it as serving.
+async fn services(dir: Directory) -> tonic::transport::server::Router {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
+        .await;
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(DirectoryGrpc::new(dir).into_server())
 }
 
 /// Accepted connections with Nagle's algorithm off: gRPC answers are small frames, and Nagle
@@ -79,13 +86,8 @@ pub fn in_process(
     let (tx, rx) = tokio::sync::mpsc::channel::<tokio::io::DuplexStream>(16);
     let incoming = ReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
     let server = tokio::spawn(async move {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        reporter
-            .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
-            .await;
-        tonic::transport::Server::builder()
-            .add_service(health)
-            .add_service(DirectoryGrpc::new(dir).into_server())
+        services(dir)
+            .await
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
     });

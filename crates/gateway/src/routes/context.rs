@@ -3,13 +3,15 @@
 
 use crate::auth::Tenant;
 use crate::error::GatewayError;
-use crate::extract::TraceContext;
+use crate::extract::{TraceContext, json_body};
 use crate::state::Inner;
+use axum::body::Body;
 use http::HeaderMap;
 use scim::path::AttrPath;
 use scim::projection::Projection;
 use scim::schema::{Registry, ResourceKind};
 use scim::search::SearchRequest;
+use serde_json::Value;
 use std::sync::Arc;
 use tokio::time::Instant;
 
@@ -35,6 +37,18 @@ pub(crate) struct Ctx {
 impl Ctx {
     pub(crate) fn registry(&self) -> &Registry {
         &self.state.registry
+    }
+
+    /// The request body as JSON: content type checked, read within the body limit and the
+    /// request's deadline, parsed.
+    pub(crate) async fn json_body(&self, body: Body) -> Result<Value, GatewayError> {
+        json_body(
+            &self.headers,
+            body,
+            self.state.config.max_body_bytes,
+            self.deadline,
+        )
+        .await
     }
 
     /// The query as a `SearchRequest` (lists): unknown parameters ignored.

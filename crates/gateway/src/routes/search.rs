@@ -10,7 +10,6 @@
 use super::context::Ctx;
 use super::reads::{page, respond};
 use crate::error::GatewayError;
-use crate::extract::json_body;
 use crate::response;
 use axum::body::Body;
 use axum::response::Response;
@@ -22,13 +21,7 @@ use scim::schema::{Registry, ResourceKind};
 use scim::search::SearchRequest;
 
 async fn search_request(ctx: &Ctx, body: Body) -> Result<SearchRequest, GatewayError> {
-    let value = json_body(
-        &ctx.headers,
-        body,
-        ctx.state.config.max_body_bytes,
-        ctx.deadline,
-    )
-    .await?;
+    let value = ctx.json_body(body).await?;
     Ok(SearchRequest::parse(&value)?)
 }
 

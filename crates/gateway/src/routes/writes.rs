@@ -22,7 +22,6 @@ use super::command::{Applied, send};
 use super::context::{Ctx, Relations};
 use super::reads::fetch;
 use crate::error::GatewayError;
-use crate::extract::json_body;
 use crate::precondition::{Precondition, pick};
 use crate::render::render;
 use crate::response;
@@ -80,13 +79,7 @@ pub(super) async fn patch(
     body: Body,
 ) -> Result<Response, GatewayError> {
     let projection = ctx.projection()?;
-    let value = json_body(
-        &ctx.headers,
-        body,
-        ctx.state.config.max_body_bytes,
-        ctx.deadline,
-    )
-    .await?;
+    let value = ctx.json_body(body).await?;
     let request = PatchRequest::parse_with_limits(&value, &PatchLimits::default())?;
     let expected = expected_version(ctx, kind, id).await?;
     let change = Change::Patch(pb::PatchChange {
@@ -125,13 +118,7 @@ pub(super) async fn delete(
 /// A create/replace body: JSON, then normalised and checked (required attributes included)
 /// against the schemas.
 async fn validated_body(ctx: &Ctx, kind: ResourceKind, body: Body) -> Result<Value, GatewayError> {
-    let value = json_body(
-        &ctx.headers,
-        body,
-        ctx.state.config.max_body_bytes,
-        ctx.deadline,
-    )
-    .await?;
+    let value = ctx.json_body(body).await?;
     Ok(normalize_resource(ctx.registry(), kind, value)?)
 }
 
