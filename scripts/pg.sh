@@ -20,6 +20,8 @@ find_bin() {
 install_pg() {
   echo "installing PostgreSQL (Debian package)..." >&2
   export DEBIAN_FRONTEND=noninteractive
+  # apt-get update writes temporary files to /tmp, which a fresh machine may have at 0755.
+  [ "$(id -u)" = 0 ] && chmod 1777 /tmp
   apt-get update -qq >&2
   apt-get install -y -qq postgresql >/dev/null
 }

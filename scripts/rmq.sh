@@ -51,6 +51,8 @@ fail() {
 install_rmq() {
   echo "installing RabbitMQ (Debian package)..." >&2
   export DEBIAN_FRONTEND=noninteractive
+  # apt-get update writes temporary files to /tmp, which a fresh machine may have at 0755.
+  [ "$(id -u)" = 0 ] && chmod 1777 /tmp
   apt-get update -qq >&2 || fail "apt-get update failed"
   apt-get install -y -qq rabbitmq-server >/dev/null || fail "apt-get install rabbitmq-server failed"
 }

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# apt-get (PostgreSQL, RabbitMQ, Prometheus, linters) writes temporary files to /tmp, which a
+# fresh machine may have at mode 0755.
+if [ "$(id -u)" = 0 ] && [ "$(stat -c %a /tmp)" != 1777 ]; then chmod 1777 /tmp; fi
+
 step() { printf '\n==> %s\n' "$*"; }
 
 step "rustfmt"

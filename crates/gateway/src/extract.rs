@@ -121,24 +121,23 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// one Entra request is one trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceContext {
-    /// `traceparent`, as received.
+    /// `traceparent`, validated and in canonical form.
     pub traceparent: Option<String>,
-    /// `tracestate`, as received.
+    /// `tracestate`, validated (only beside a valid `traceparent`).
     pub tracestate: Option<String>,
 }
 
 impl TraceContext {
-    /// Reads both headers (values that are not visible ASCII are dropped).
+    /// Reads both headers, keeping only values that are valid W3C trace context (see
+    /// `scim_telemetry::w3c`): whatever else a client sends is never passed on to the store
+    /// or the queue.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let get = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let [traceparent, tracestate] =
+            scim_telemetry::w3c::validated(get("traceparent"), get("tracestate"));
         Self {
-            traceparent: get("traceparent"),
-            tracestate: get("tracestate"),
+            traceparent,
+            tracestate,
         }
     }
 
@@ -312,5 +311,22 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    fn oversized_or_malformed_trace_headers_are_never_passed_on() {
+        let huge = "z".repeat(120_000);
+        let h = headers(&[("traceparent", huge.as_str()), ("tracestate", "k=v")]);
+        assert_eq!(TraceContext::from_headers(&h).pairs().count(), 0);
+        let h = headers(&[
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("tracestate", huge.as_str()),
+        ]);
+        let t = TraceContext::from_headers(&h);
+        assert_eq!(t.tracestate, None);
+        assert!(t.traceparent.is_some());
     }
 }

@@ -167,8 +167,8 @@ fn trace_id(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
     metadata
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(|tp| tp.split('-').nth(1))
-        .map(str::to_owned)
+        .and_then(scim_telemetry::w3c::traceparent)
+        .and_then(|tp| tp.split('-').nth(1).map(str::to_owned))
 }
 
 fn tenant_id(s: &str) -> Result<Uuid, Status> {

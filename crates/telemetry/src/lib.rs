@@ -15,6 +15,8 @@
 //! - [`inject`], [`inject_span`], [`extract`], [`set_remote_parent`] (`propagation`):
 //!   `traceparent`/`tracestate` in and out of HTTP headers, AMQP message headers and gRPC
 //!   metadata.
+//! - [`w3c`]: validation of `traceparent`/`tracestate` from outside, so that nothing but a
+//!   well-formed, bounded value is ever forwarded.
 //! - [`Metrics`] and [`metrics`] (`metrics`): the Prometheus registry every role serves on
 //!   `/metrics`.
 //!
@@ -28,6 +30,7 @@ mod json;
 mod metrics;
 mod propagation;
 mod subscriber;
+pub mod w3c;
 
 pub use metrics::{CONTENT_TYPE, Metrics, metrics};
 pub use propagation::{

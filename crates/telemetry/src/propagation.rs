@@ -126,9 +126,19 @@ pub fn inject_span(span: &tracing::Span, carrier: &mut (impl Carrier + ?Sized)) 
 }
 
 /// The remote trace context `carrier` holds (an empty context when it holds none or an
-/// invalid one).
+/// invalid one). Only validated values are read (see [`crate::w3c`]): an over-long or
+/// malformed header never becomes a context that would then be injected further.
 pub fn extract(carrier: &(impl Carrier + ?Sized)) -> Context {
-    TraceContextPropagator::new().extract(&ReadAdapter(carrier))
+    let [traceparent, tracestate] =
+        crate::w3c::validated(carrier.get("traceparent"), carrier.get("tracestate"));
+    let mut clean = BTreeMap::new();
+    if let Some(tp) = traceparent {
+        clean.insert("traceparent".to_owned(), tp);
+    }
+    if let Some(ts) = tracestate {
+        clean.insert("tracestate".to_owned(), ts);
+    }
+    TraceContextPropagator::new().extract(&ReadAdapter(&clean))
 }
 
 /// Makes the trace context in `carrier`, if any, the parent of `span`. Must be called before

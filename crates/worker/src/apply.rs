@@ -229,11 +229,13 @@ fn time_left(delivery: &CommandDelivery) -> Duration {
 /// span is its child; without an OpenTelemetry layer, the delivery's as received.
 fn with_metadata<T>(message: T, headers: &Headers) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    for name in FORWARDED {
-        if let Some(value) = headers
-            .get(name)
-            .and_then(|v| MetadataValue::try_from(v.as_str()).ok())
-        {
+    // Validated again here: a message on the queue is not trusted to carry sane values.
+    let values = scim_telemetry::w3c::validated(
+        headers.get(FORWARDED[0]).map(String::as_str),
+        headers.get(FORWARDED[1]).map(String::as_str),
+    );
+    for (name, value) in FORWARDED.into_iter().zip(values) {
+        if let Some(value) = value.and_then(|v| MetadataValue::try_from(v.as_str()).ok()) {
             request.metadata_mut().insert(name, value);
         }
     }

@@ -4,6 +4,7 @@
 mod delivery;
 mod entra;
 mod fanout;
+mod hostile;
 mod okta;
 mod support;
 mod telemetry;

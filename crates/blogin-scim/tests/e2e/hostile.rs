@@ -1,0 +1,123 @@
+//! Attacks from the security audit (issue "Hardening"), replayed against the real binary while
+//! another tenant's traffic runs: the attacker gets its own clear error, and the bystander's
+//! requests keep succeeding (its p99 is printed, never asserted).
+
+use crate::support::{Cluster, Deployment, Scim, Serve, Tenant};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// A bystander tenant's traffic: `n` sequential creates and filtered reads, run in a task.
+/// Returns (statuses that were not the expected ones, latencies).
+fn bystander(tenant: &Tenant, n: usize) -> tokio::task::JoinHandle<(Vec<u16>, Vec<Duration>)> {
+    let scim = Scim::new(tenant);
+    tokio::spawn(async move {
+        let mut bad = Vec::new();
+        let mut took = Vec::new();
+        for i in 0..n {
+            let started = Instant::now();
+            let created = scim
+                .post(
+                    "/Users",
+                    &json!({"userName": format!("bystander{i}@example.com")}),
+                )
+                .await;
+            took.push(started.elapsed());
+            if created.status != 201 {
+                bad.push(created.status);
+            }
+            let started = Instant::now();
+            let found = scim
+                .get(&format!(
+                    "/Users?filter=userName%20eq%20%22bystander{i}@example.com%22"
+                ))
+                .await;
+            took.push(started.elapsed());
+            if found.status != 200 || found.body["totalResults"] != 1 {
+                bad.push(found.status);
+            }
+        }
+        (bad, took)
+    })
+}
+
+fn p99(mut took: Vec<Duration>) -> Duration {
+    took.sort();
+    took.get(took.len() * 99 / 100).copied().unwrap_or_default()
+}
+
+/// Unauthenticated requests with a ~120 KB `traceparent` (and a made-up token) must get the
+/// same `401` as any other bad token — before the fix they got `503`, and the oversized
+/// header they forwarded to the store tore down the gRPC connection every tenant shares.
+async fn oversized_trace_headers_are_refused_alone(
+    root: &str,
+    bystander_tenant: &Tenant,
+    label: &str,
+) {
+    let traffic = bystander(bystander_tenant, 60);
+    let http = reqwest::Client::new();
+    let huge = "z".repeat(120_000);
+    let long_valid_state = format!(
+        "{},{}",
+        (0..40)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(","),
+        "x=".to_owned() + &"y".repeat(200)
+    );
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let (tp, ts) = if i % 2 == 0 {
+            (huge.clone(), "k=v".to_owned())
+        } else {
+            // A valid traceparent with a tracestate far past W3C's bounds.
+            (
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+                long_valid_state.repeat(300),
+            )
+        };
+        let r = http
+            .get(format!("{root}/scim/v2/x/Users"))
+            .bearer_auth("bscim_x")
+            .header("traceparent", tp)
+            .header("tracestate", ts)
+            .send()
+            .await
+            .expect("HTTP request");
+        statuses.push(r.status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 401),
+        "{label}: attacker statuses {statuses:?}"
+    );
+    // And an authenticated request of the bystander with the same header works.
+    let r = http
+        .get(format!("{}/Users?count=1", bystander_tenant.base_url))
+        .bearer_auth(&bystander_tenant.token)
+        .header("traceparent", huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{label}");
+    let (bad, took) = traffic.await.unwrap();
+    println!(
+        "{label}: bystander p99 during the oversized-trace-header attack: {:?}",
+        p99(took)
+    );
+    assert!(bad.is_empty(), "{label}: bystander failures {bad:?}");
+    let ready = http.get(format!("{root}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 200, "{label}: /readyz");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_trace_headers_cannot_break_other_tenants_on_serve() {
+    let serve = Serve::start().await;
+    let tenant = serve.create_tenant("bystander");
+    oversized_trace_headers_are_refused_alone(&serve.root, &tenant, "serve").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_trace_headers_cannot_break_other_tenants_on_the_distributed_roles() {
+    let cluster = Cluster::start(1).await;
+    let tenant = cluster.create_tenant("bystander");
+    oversized_trace_headers_are_refused_alone(&cluster.root, &tenant, "distributed").await;
+}
