@@ -30,8 +30,12 @@ pub(crate) struct Settings {
     /// Database of `store`/`migrate` (and `serve`, which defaults to SQLite in `data_dir`):
     /// `postgres://user:password@host/db` or `sqlite://path?mode=rwc`.
     pub(crate) database_url: Option<String>,
-    /// Database connections per store process.
+    /// Database connections per store process for the synchronous path (authentication,
+    /// reads, applying commands).
     pub(crate) database_pool: u32,
+    /// Database connections per store process for background work (fan-out jobs, the outbox
+    /// relay, lag reports), a pool of its own so that it never takes the synchronous path's.
+    pub(crate) background_pool: u32,
     /// RabbitMQ of `gateway` and `worker`.
     pub(crate) amqp_url: String,
     /// Prefix of the RabbitMQ queue names (one broker, several deployments).
@@ -77,6 +81,7 @@ impl Default for Settings {
             trust_forwarded: false,
             database_url: None,
             database_pool: 16,
+            background_pool: 4,
             amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
             queue_prefix: "scim".to_owned(),
             store_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
@@ -195,6 +200,7 @@ fn known_keys() -> Vec<&'static str> {
         "trust_forwarded",
         "database_url",
         "database_pool",
+        "background_pool",
         "amqp_url",
         "queue_prefix",
         "store_listen",

@@ -27,7 +27,31 @@ pub(crate) async fn open(url: &str, pool: u32) -> anyhow::Result<scim_store::db:
     Ok(conn)
 }
 
-/// The directory over an open connection, with the standard schemas.
+/// The directory over an open connection, with the standard schemas; background work shares
+/// the pool within an admission limit (operator commands).
 pub(crate) fn directory(conn: scim_store::db::Connection) -> scim_store::Directory {
     scim_store::Directory::new(conn, std::sync::Arc::new(scim::schema::Registry::new()))
+}
+
+/// The directory of a serving process: the synchronous path on `conn`, background work
+/// (fan-out, relay, lag reports) on a pool of `background` connections of its own to the same
+/// database, so that it can never starve the requests identity providers wait on.
+pub(crate) async fn serving_directory(
+    url: &str,
+    conn: scim_store::db::Connection,
+    background: u32,
+) -> anyhow::Result<scim_store::Directory> {
+    let bg = scim_store::db::connect(url, background.max(2))
+        .await
+        .with_context(|| {
+            format!(
+                "while opening the background pool to {}",
+                crate::config::redact_url(url)
+            )
+        })?;
+    Ok(scim_store::Directory::with_background(
+        conn,
+        bg,
+        std::sync::Arc::new(scim::schema::Registry::new()),
+    ))
 }

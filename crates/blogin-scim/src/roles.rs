@@ -218,12 +218,10 @@ pub(crate) async fn store(s: Settings, shutdown: CancellationToken) -> anyhow::R
     let url = s.embedded_database_url();
     let conn = crate::database::open(&url, s.database_pool).await?;
     report_pool(&conn);
-    let server = scim_store::server::StoreServer::bind(
-        s.store_listen,
-        crate::database::directory(conn.clone()),
-    )
-    .await
-    .with_context(|| format!("while binding {}", s.store_listen))?;
+    let dir = crate::database::serving_directory(&url, conn.clone(), s.background_pool).await?;
+    let server = scim_store::server::StoreServer::bind(s.store_listen, dir.clone())
+        .await
+        .with_context(|| format!("while binding {}", s.store_listen))?;
     let grpc_addr = server.local_addr()?;
     let ready: health::ReadyCheck = {
         let conn = conn.clone();
@@ -240,9 +238,9 @@ pub(crate) async fn store(s: Settings, shutdown: CancellationToken) -> anyhow::R
         .run_until_stopped(shutdown.clone().cancelled_owned())
         .await
         .context("while serving")?;
-    conn.close()
+    dir.close()
         .await
-        .context("while closing the database pool")?;
+        .context("while closing the database pools")?;
     let _ = health_task.await;
     tracing::info!("store stopped");
     Ok(())

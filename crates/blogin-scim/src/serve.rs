@@ -29,14 +29,14 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
             settings.data_dir.display()
         )
     })?;
-    let conn =
-        crate::database::open(&settings.embedded_database_url(), settings.database_pool).await?;
+    let url = settings.embedded_database_url();
+    let conn = crate::database::open(&url, settings.database_pool).await?;
     crate::roles::report_pool(&conn);
+    let dir =
+        crate::database::serving_directory(&url, conn.clone(), settings.background_pool).await?;
     let store_stop = CancellationToken::new();
-    let (channel, store_task) = scim_store::server::in_process(
-        crate::database::directory(conn.clone()),
-        store_stop.clone().cancelled_owned(),
-    );
+    let (channel, store_task) =
+        scim_store::server::in_process(dir.clone(), store_stop.clone().cancelled_owned());
 
     let bus = MemoryBus::new();
     let worker = Worker::new(channel.clone(), worker_config(&settings));
@@ -132,7 +132,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     if let Ok(Err(e)) = store_task.await {
         tracing::warn!(error.message = %e, "store service stopped with an error");
     }
-    conn.close().await.context("while closing the database")?;
+    dir.close().await.context("while closing the database")?;
     let _ = std::fs::remove_file(&serve_file);
     tracing::info!("stopped");
     Ok(())

@@ -191,6 +191,12 @@ async fn act(
                 .map_err(|e| failed("read the fan-out lag", &e))?
                 .into_inner()
                 .tenants;
+            // The store lists idle tenants too (for the gauges); an operator asking about every
+            // tenant wants the ones with work.
+            let lag: Vec<_> = lag
+                .into_iter()
+                .filter(|t| name.is_some() || t.pending_jobs > 0 || t.pending_events > 0)
+                .collect();
             if args.json {
                 let rows: Vec<_> = lag
                     .iter()

@@ -12,13 +12,26 @@ use chrono::{DateTime, Timelike, Utc};
 use scim::schema::Registry;
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, OwnedSemaphorePermit, Semaphore};
 
 /// The directory over one database.
+///
+/// Two kinds of work share the database and must not share its connections blindly: the
+/// *synchronous path* — authentication, reads, applying a change command while an identity
+/// provider waits for the answer — and *background work* — fan-out jobs, the outbox relay's
+/// claims and marks, lag reports — that nobody waits on. Background work runs on its own
+/// connections ([`Directory::with_background`]: a separate pool in the store role) and is
+/// admitted a bounded number at a time, so that a burst of fan-out can never take the
+/// connections an `Authenticate` or a member `PATCH` needs (DESIGN §7).
 #[derive(Debug, Clone)]
 pub struct Directory {
-    /// The connection pool.
+    /// The connection pool of the synchronous path.
     pub(crate) db: DatabaseConnection,
+    /// Connections of background work (may be `db` itself, with the admission limit below).
+    pub(crate) background: DatabaseConnection,
+    /// Fan-out jobs and relay rounds running at once. One fewer than the background pool's
+    /// connections when it has its own, so that a lag report always finds one free.
+    background_slots: Arc<Semaphore>,
     /// Schemas, for validation, PATCH and filter translation.
     pub(crate) registry: Arc<Registry>,
     /// SQLite allows one writer: serialising write transactions in-process turns lock errors
@@ -26,16 +39,51 @@ pub struct Directory {
     write_lock: Option<Arc<Mutex<()>>>,
 }
 
+/// The largest pool size `db` may open (for sizing admission limits).
+fn max_connections(db: &DatabaseConnection) -> usize {
+    crate::db::pool_stats(db).map_or(4, |(_, _, max)| max as usize)
+}
+
 impl Directory {
-    /// A directory over an open (and migrated) database.
+    /// A directory over an open (and migrated) database, whose background work shares the
+    /// pool but may hold at most a quarter of its connections.
     pub fn new(db: DatabaseConnection, registry: Arc<Registry>) -> Self {
+        let slots = (max_connections(&db) / 4).max(1);
+        Self::build(db.clone(), db, slots, registry)
+    }
+
+    /// A directory whose background work runs on its own pool `background` (the same
+    /// database), at most one job fewer than that pool's connections at once.
+    pub fn with_background(
+        db: DatabaseConnection,
+        background: DatabaseConnection,
+        registry: Arc<Registry>,
+    ) -> Self {
+        let slots = max_connections(&background).saturating_sub(1).max(1);
+        Self::build(db, background, slots, registry)
+    }
+
+    fn build(
+        db: DatabaseConnection,
+        background: DatabaseConnection,
+        slots: usize,
+        registry: Arc<Registry>,
+    ) -> Self {
         let write_lock =
             (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Self {
             db,
+            background,
+            background_slots: Arc::new(Semaphore::new(slots)),
             registry,
             write_lock,
         }
+    }
+
+    /// Waits for a background slot (fan-out job, relay round). Never fails: the semaphore is
+    /// never closed.
+    pub(crate) async fn background_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.background_slots.clone().acquire_owned().await.ok()
     }
 
     /// The schema registry.
@@ -55,6 +103,13 @@ impl Directory {
             DbBackend::Sqlite => "sqlite",
             _ => "other_sql",
         }
+    }
+
+    /// Closes both pools (closing the background pool when it is `db` itself is harmless: a
+    /// closed pool closes again at once).
+    pub async fn close(self) -> Result<(), sea_orm::DbErr> {
+        self.background.close().await?;
+        self.db.close().await
     }
 
     /// The connection (for health checks and tests).

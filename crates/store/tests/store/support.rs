@@ -18,6 +18,8 @@ pub(crate) enum Backend {
 /// A migrated directory with two tenants, `a` and `b`.
 pub(crate) struct Fixture {
     pub(crate) dir: Directory,
+    /// The database URL (to open more pools on the same database).
+    pub(crate) url: String,
     pub(crate) a: Uuid,
     pub(crate) b: Uuid,
     _tmp: Option<tempdir::TempDir>,
@@ -74,6 +76,7 @@ impl Fixture {
         let b = dir.create_tenant("tenant-b", "B").await.unwrap().0.id;
         Fixture {
             dir,
+            url,
             a,
             b,
             _tmp: tmp,
