@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on 127.0.0.1 for tests and local runs (no systemd needed).
 #
-#   scripts/pg.sh start   # installs PostgreSQL from Debian if missing, initdb + start; prints the URL
+#   scripts/pg.sh start           # installs PostgreSQL from Debian if missing, initdb + start; prints the URL
 #   scripts/pg.sh stop
+#   scripts/pg.sh start --durable # a second, durable cluster for benchmarks (see below)
+#   scripts/pg.sh stop --durable
 #
 # PG_DIR (default /tmp/blogin-scim-pg) and PG_PORT (default 55432) choose where and which port.
+#
+# The test cluster runs with fsync=off and synchronous_commit=off: right for tests, wrong for
+# throughput claims. `--durable` starts another cluster (PG_DIR default
+# /tmp/blogin-scim-pg-durable, PG_PORT default 55433) with PostgreSQL's durable defaults —
+# fsync=on, synchronous_commit=on, full_page_writes=on — so that every commit the service
+# acknowledges is on disk; benchmarks run against that one.
 set -euo pipefail
-PG_DIR=${PG_DIR:-/tmp/blogin-scim-pg}
-PG_PORT=${PG_PORT:-55432}
+DURABLE=false
+[ "${2:-}" = --durable ] && DURABLE=true
+if $DURABLE; then
+  PG_DIR=${PG_DIR:-/tmp/blogin-scim-pg-durable}
+  PG_PORT=${PG_PORT:-55433}
+  DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+else
+  PG_DIR=${PG_DIR:-/tmp/blogin-scim-pg}
+  PG_PORT=${PG_PORT:-55432}
+  DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 
 find_bin() {
   local d
@@ -41,7 +58,7 @@ start() {
     as_pg "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=300 $DURABILITY" \
     start >/dev/null || { cat "$PG_DIR/server.log" >&2; exit 1; }
   as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atc "select 1" >/dev/null
   echo "postgres://postgres@127.0.0.1:$PG_PORT/postgres"
@@ -56,5 +73,5 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop [--durable]" >&2; exit 2 ;;
 esac

@@ -16,6 +16,14 @@ step() { printf '\n==> %s\n' "$*"; }
 step "rustfmt"
 cargo fmt --all --check
 
+step "Prometheus (Debian; promtool checks the deploy files, the end-to-end suite scrapes the roles)"
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { echo "prometheus could not be installed from Debian: the dashboard check needs it" >&2; exit 1; }
+fi
+echo "ok: $(prometheus --version 2>&1 | head -n1)"
+
 step "deploy files"
 scripts/validate-deploy.sh
 

@@ -488,6 +488,7 @@ if command -v "$PROMTOOL" >/dev/null 2>&1; then
   echo "  $("$PROMTOOL" --version 2>&1 | head -n1)"
   check "prometheus: promtool check config" "$PROMTOOL" check config deploy/observability/prometheus.yml
   check "grafana: dashboard PromQL (promtool check rules)" "$PROMTOOL" check rules "$tmp/dashboard-rules.yml"
+  check "prometheus: alerting rules (promtool check rules)" "$PROMTOOL" check rules deploy/observability/alerts.yml
 else
   skip "prometheus: promtool" "promtool not installed (apt-get install prometheus provides it); prometheus.yml was YAML-linted and cross-checked only"
 fi

@@ -5,6 +5,7 @@ mod delivery;
 mod entra;
 mod fanout;
 mod hostile;
+mod large_groups;
 mod okta;
 mod support;
 mod telemetry;

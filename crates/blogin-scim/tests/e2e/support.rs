@@ -46,18 +46,23 @@ pub(crate) struct Proc {
 
 impl Proc {
     pub(crate) fn spawn(name: &str, dir: &Path, args: &[&str], env: &[(&str, String)]) -> Proc {
-        let log = dir.join(format!("{name}-{}.log", Uuid::new_v4().simple()));
-        let out = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
         cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
             .env("RUST_LOG", "info,h2=off,sqlx=warn,lapin=warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("start blogin-scim");
+        Self::spawn_command(name, dir, cmd)
+    }
+
+    /// Starts any program (a helper such as Prometheus) with its output logged like a role's.
+    pub(crate) fn spawn_command(name: &str, dir: &Path, mut cmd: Command) -> Proc {
+        let log = dir.join(format!("{name}-{}.log", Uuid::new_v4().simple()));
+        let out = std::fs::File::create(&log).unwrap();
+        cmd.stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("start {name}: {e}"));
         Proc {
             name: name.to_owned(),
             child,
