@@ -102,6 +102,9 @@ impl Default for Settings {
     }
 }
 
+/// The SQLite database file of `serve` in `data_dir`.
+pub(crate) const SQLITE_FILE: &str = "blogin-scim.db";
+
 impl Settings {
     /// Loads defaults ← `file` ← environment ← `overrides` (flags given on the command line,
     /// as a partial TOML-shaped map).
@@ -158,7 +161,7 @@ impl Settings {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join("blogin-scim.db").display()
+                self.data_dir.join(SQLITE_FILE).display()
             )
         })
     }
@@ -236,8 +239,37 @@ pub(crate) fn warn_unknown_env() {
     }
 }
 
-/// `scheme://user:secret@host/…` → `scheme://user:[REDACTED]@host/…`.
+/// `scheme://user:secret@host/…?password=…` → `scheme://user:[REDACTED]@host/…?password=[REDACTED]`:
+/// the userinfo password and every query parameter that carries a credential (libpq and sqlx
+/// accept `password`, `sslpassword`, …).
 pub(crate) fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = redact_userinfo(base);
+    let Some(query) = query else {
+        return base;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            let k = key.to_ascii_lowercase();
+            let secret = ["password", "passwd", "pwd", "secret", "token", "key"]
+                .iter()
+                .any(|s| k.contains(s));
+            if secret && pair.contains('=') {
+                format!("{key}=[REDACTED]")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+fn redact_userinfo(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
@@ -277,6 +309,18 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://data/x.db?mode=rwc"),
             "sqlite://data/x.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn passwords_in_query_parameters_are_redacted_too() {
+        assert_eq!(
+            redact_url("postgres://scim@db/scim?sslmode=require&password=hunter2"),
+            "postgres://scim@db/scim?sslmode=require&password=[REDACTED]"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@db/x?sslpassword=k&application_name=a"),
+            "postgres://u:[REDACTED]@db/x?sslpassword=[REDACTED]&application_name=a"
         );
     }
 

@@ -29,11 +29,17 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
             settings.data_dir.display()
         )
     })?;
+    // The database holds personal data and token hashes: only the service's user may enter.
+    restrict(&settings.data_dir, 0o700)?;
     let url = settings.embedded_database_url();
     let conn = crate::database::open(&url, settings.database_pool).await?;
     crate::roles::report_pool(&conn);
     let dir =
         crate::database::serving_directory(&url, conn.clone(), settings.background_pool).await?;
+    let db_file = settings.data_dir.join(crate::config::SQLITE_FILE);
+    if db_file.exists() {
+        restrict(&db_file, 0o600)?;
+    }
     let store_stop = CancellationToken::new();
     let (channel, store_task) =
         scim_store::server::in_process(dir.clone(), store_stop.clone().cancelled_owned());
@@ -106,6 +112,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
             .to_string(),
     )
     .with_context(|| format!("while writing {}", serve_file.display()))?;
+    restrict(&serve_file, 0o600)?;
     tenant::ensure_default(channel.clone(), &root).await?;
     tracing::info!(address = %addr, "listening on http://{addr}");
 
@@ -136,4 +143,11 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     let _ = std::fs::remove_file(&serve_file);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Sets `path`'s permission bits to `mode` (owner only).
+fn restrict(path: &std::path::Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("while restricting the permissions of {}", path.display()))
 }

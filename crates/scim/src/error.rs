@@ -91,13 +91,30 @@ pub struct ScimError {
     detail: String,
 }
 
+/// Longest `detail` kept, in bytes. Details quote the client's input (an attribute name, a
+/// filter, an id) to say what was wrong; a client sending megabytes must not get them echoed
+/// back, stored in the provisioning log or written to a log line.
+pub const MAX_DETAIL: usize = 512;
+
+/// `detail` cut to [`MAX_DETAIL`] bytes at a character boundary, marked with `…` when cut.
+fn bounded(detail: String) -> String {
+    if detail.len() <= MAX_DETAIL {
+        return detail;
+    }
+    let mut end = MAX_DETAIL;
+    while !detail.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &detail[..end])
+}
+
 impl ScimError {
     /// An error with a `scimType`; the status is the one RFC 7644 assigns to that keyword.
     pub fn new(scim_type: ScimType, detail: impl Into<String>) -> Self {
         Self {
             status: scim_type.status(),
             scim_type: Some(scim_type),
-            detail: detail.into(),
+            detail: bounded(detail.into()),
         }
     }
 
@@ -106,7 +123,7 @@ impl ScimError {
         Self {
             status,
             scim_type: None,
-            detail: detail.into(),
+            detail: bounded(detail.into()),
         }
     }
 
@@ -240,5 +257,14 @@ mod tests {
     fn error_body_round_trips() {
         let e = ScimError::uniqueness("userName is already taken");
         assert_eq!(ScimError::from_body(&e.to_body()), e);
+    }
+
+    #[test]
+    fn details_quoting_huge_input_are_bounded() {
+        let e =
+            ScimError::invalid_filter(format!("attribute '{}' is not defined", "é".repeat(10_000)));
+        assert!(e.detail().len() <= MAX_DETAIL + '…'.len_utf8());
+        assert!(e.detail().ends_with('…'));
+        assert_eq!(ScimError::not_found("short").detail(), "short");
     }
 }

@@ -121,3 +121,44 @@ async fn oversized_trace_headers_cannot_break_other_tenants_on_the_distributed_r
     let tenant = cluster.create_tenant("bystander");
     oversized_trace_headers_are_refused_alone(&cluster.root, &tenant, "distributed").await;
 }
+
+/// Input of any size gets a bounded answer: a ~6,900-character id is `404` (it was `500`),
+/// error details quote at most a few hundred bytes of what was sent, and the data directory,
+/// database and `serve.json` are the service user's alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_ids_and_echoed_input_get_bounded_answers_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let serve = Serve::start().await;
+    let scim = Scim::new(&serve.create_tenant("bounded"));
+    let long_id = "a".repeat(6_900);
+    for path in [format!("/Users/{long_id}"), format!("/Groups/{long_id}")] {
+        let r = scim.get(&path).await;
+        assert_eq!(r.status, 404, "{:?}", r.body);
+        assert!(r.body["detail"].as_str().unwrap().len() <= 600);
+        let r = scim.delete(&path).await;
+        assert_eq!(r.status, 404);
+    }
+    let huge_name = "x".repeat(200_000);
+    let r = scim
+        .post(
+            "/Users",
+            &json!({"userName": "echo@example.com", huge_name.clone(): "v"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body["detail"]);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.len() <= 600, "detail of {} bytes", detail.len());
+    let r = scim
+        .get(&format!(
+            "/Users?filter={}%20eq%20%22x%22",
+            &huge_name[..20_000]
+        ))
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.body["detail"].as_str().unwrap().len() <= 600);
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&serve.data_dir), 0o700);
+    assert_eq!(mode(&serve.data_dir.join("blogin-scim.db")), 0o600);
+    assert_eq!(mode(&serve.data_dir.join("serve.json")), 0o600);
+}

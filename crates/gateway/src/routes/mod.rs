@@ -71,7 +71,7 @@ async fn scim(
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         op,
-        tenant = %slug,
+        tenant = %loggable(&slug),
         tenant_id = tracing::field::Empty,
         resource_type,
         resource_id = tracing::field::Empty,
@@ -113,6 +113,24 @@ async fn scim(
     }
     .instrument(span)
     .await
+}
+
+/// The tenant segment of the URL as it may appear in a log line or span: a slug-shaped value as
+/// it is, anything else (control characters, terminal escapes, megabytes) escaped and cut, so
+/// that an unauthenticated client can neither forge log lines nor flood them.
+fn loggable(slug: &str) -> String {
+    let slug_shaped = slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if slug_shaped {
+        slug.to_owned()
+    } else {
+        slug.chars()
+            .take(64)
+            .flat_map(char::escape_default)
+            .collect()
+    }
 }
 
 /// The outcome attribute of a request span: what kind of answer the client got.
@@ -168,6 +186,25 @@ async fn dispatch(
     body: Body,
 ) -> Result<Response, GatewayError> {
     use Operation::*;
+    // Resource ids are UUIDs in canonical form (the store issues nothing else): anything else
+    // names no resource, whatever its size, and goes no further than here.
+    if matches!(
+        op,
+        UsersGet
+            | GroupsGet
+            | UsersReplace
+            | GroupsReplace
+            | UsersPatch
+            | GroupsPatch
+            | UsersDelete
+            | GroupsDelete
+    ) && !uuid::Uuid::parse_str(id).is_ok_and(|u| u.to_string() == id)
+    {
+        let kind = op.kind().map_or("Resource", |k| k.name());
+        return Err(GatewayError::Scim(scim::ScimError::not_found(format!(
+            "{kind} {id} not found"
+        ))));
+    }
     match (op, op.kind()) {
         (UsersList | GroupsList, Some(kind)) => reads::list(ctx, kind).await,
         (UsersGet | GroupsGet, Some(kind)) => reads::get(ctx, kind, id).await,
@@ -188,5 +225,18 @@ async fn dispatch(
             "operation {} has no resource type",
             op.name()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable;
+
+    #[test]
+    fn a_tenant_segment_with_control_characters_is_escaped_and_cut_for_logs() {
+        assert_eq!(loggable("acme-1"), "acme-1");
+        assert_eq!(loggable("a\nfake=1\u{1b}[31m"), "a\\nfake=1\\u{1b}[31m");
+        assert!(loggable(&"x\n".repeat(10_000)).len() <= 64 * 10);
+        assert!(!loggable("é\r").contains('\r'));
     }
 }
