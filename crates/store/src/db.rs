@@ -36,9 +36,16 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Ok(db)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration; on SQLite then refreshes the planner's statistics where
+/// they are missing or stale (`PRAGMA optimize`, bounded work): without them SQLite guesses,
+/// and a guess can prefer scanning a tenant in id order over an index that matches the filter.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+    }
+    Ok(())
 }
 
 /// Pool use for the `scim_db_pool_connections` gauges: (open, idle, max) connections.

@@ -18,6 +18,7 @@ mod error;
 mod fanout;
 mod idempotency;
 mod log;
+mod match_index;
 pub mod migration;
 mod model;
 mod outbox;

@@ -14,9 +14,10 @@ use scim::ScimError;
 use scim::filter::Filter;
 use scim::path::AttrPath;
 use scim::schema::ResourceKind;
-use sea_orm::sea_query::{Expr, LockType, NullOrdering, Order};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, NullOrdering, Order};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -275,58 +276,20 @@ impl Directory {
         kind: ResourceKind,
         req: &ListRequest,
     ) -> StoreResult<ListPage> {
-        let tr = Translator {
-            backend: self.backend(),
-            registry: &self.registry,
-            kind,
-        };
-        let cond = match &req.filter {
-            Some(f) => Some(tr.condition(&f.resolve(&self.registry, kind)?)?),
-            None => None,
-        };
-        let sort = req.sort_by.as_ref().map(|p| tr.sort_key(p)).transpose()?;
-        let order = if req.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        let offset = req.start_index.max(1) - 1;
         let (total, mut resources) = match kind {
             ResourceKind::User => {
-                let mut q = user::Entity::find().filter(user::Column::TenantId.eq(tenant));
-                if let Some(c) = cond {
-                    q = q.filter(c);
-                }
-                let total = q.clone().count(&self.db).await?;
-                if let Some(s) = sort {
-                    q = q.order_by_with_nulls(s, order.clone(), NullOrdering::Last);
-                }
-                let rows = q
-                    .order_by(Expr::cust("id"), order)
-                    .offset(offset)
-                    .limit(req.count)
-                    .all(&self.db)
-                    .await?;
+                let (count, page) = self.list_queries::<user::Entity>(tenant, kind, req)?;
+                let total = count.count(&self.db).await?;
+                let rows = page.all(&self.db).await?;
                 (
                     total,
                     rows.into_iter().map(user_resource).collect::<Vec<_>>(),
                 )
             }
             ResourceKind::Group => {
-                let mut q = group::Entity::find().filter(group::Column::TenantId.eq(tenant));
-                if let Some(c) = cond {
-                    q = q.filter(c);
-                }
-                let total = q.clone().count(&self.db).await?;
-                if let Some(s) = sort {
-                    q = q.order_by_with_nulls(s, order.clone(), NullOrdering::Last);
-                }
-                let rows = q
-                    .order_by(Expr::cust("id"), order)
-                    .offset(offset)
-                    .limit(req.count)
-                    .all(&self.db)
-                    .await?;
+                let (count, page) = self.list_queries::<group::Entity>(tenant, kind, req)?;
+                let total = count.count(&self.db).await?;
+                let rows = page.all(&self.db).await?;
                 (
                     total,
                     rows.into_iter().map(group_resource).collect::<Vec<_>>(),
@@ -341,5 +304,83 @@ impl Directory {
             total_results: total,
             resources,
         })
+    }
+
+    /// The two statements of a list call on entity `E` (`users` or `groups`): all matches
+    /// (for `totalResults`) and the requested page, sorted, with `id` as the tie-breaker.
+    fn list_queries<E: EntityTrait>(
+        &self,
+        tenant: Uuid,
+        kind: ResourceKind,
+        req: &ListRequest,
+    ) -> StoreResult<(sea_orm::Select<E>, sea_orm::Select<E>)> {
+        let tr = Translator {
+            backend: self.backend(),
+            registry: &self.registry,
+            kind,
+            tenant,
+        };
+        let mut all = E::find().filter(Expr::col(Alias::new("tenant_id")).eq(tenant));
+        if let Some(f) = &req.filter {
+            all = all.filter(tr.condition(&f.resolve(&self.registry, kind)?)?);
+        }
+        let order = if req.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let mut page = all.clone();
+        if let Some(p) = &req.sort_by {
+            page = page.order_by_with_nulls(tr.sort_key(p)?, order.clone(), NullOrdering::Last);
+        }
+        let page = page
+            .order_by(Expr::cust("id"), order)
+            .offset(Ord::max(req.start_index, 1) - 1)
+            .limit(req.count);
+        Ok((all, page))
+    }
+
+    /// The database's plan for the page query of a list call (`EXPLAIN QUERY PLAN` on SQLite,
+    /// `EXPLAIN` on PostgreSQL, there with sequential scans discouraged so that a usable
+    /// index shows even on a small table): for checking that matching filters are index
+    /// searches, in tests and by operators.
+    pub async fn explain_list(
+        &self,
+        tenant: Uuid,
+        kind: ResourceKind,
+        req: &ListRequest,
+    ) -> StoreResult<String> {
+        let backend = self.backend();
+        let page = match kind {
+            ResourceKind::User => self
+                .list_queries::<user::Entity>(tenant, kind, req)?
+                .1
+                .build(backend),
+            ResourceKind::Group => self
+                .list_queries::<group::Entity>(tenant, kind, req)?
+                .1
+                .build(backend),
+        };
+        let (prefix, column) = match backend {
+            DbBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN ", "detail"),
+        };
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            format!("{prefix}{}", page.sql),
+            page.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let txn = self.db.begin().await?;
+        if backend == DbBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+        }
+        let rows = txn.query_all_raw(stmt).await?;
+        txn.rollback().await?;
+        let lines: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", column).ok())
+            .collect();
+        Ok(lines.join("\n"))
     }
 }

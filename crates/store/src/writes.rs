@@ -14,6 +14,7 @@ use crate::error::{StoreError, StoreResult, is_transient_db};
 use crate::fanout;
 use crate::idempotency;
 use crate::log;
+use crate::match_index;
 use crate::model::{Applied, Change, Command, Outcome, StoredResource};
 use crate::outbox;
 use crate::reads::{not_found, parse_id};
@@ -228,6 +229,7 @@ impl Directory {
                 }
                 if cmd.kind == ResourceKind::User {
                     fanout::user_deleted(txn, cmd.tenant, current.id, current.version).await?;
+                    match_index::remove(txn, cmd.tenant, current.id).await?;
                 }
                 edges::remove_resource(txn, cmd.tenant, current.id).await?;
                 outbox::enqueue_jobs(txn, cmd.tenant, &affected).await?;
@@ -300,6 +302,7 @@ impl Directory {
         match cmd.kind {
             ResourceKind::User => {
                 let user_name = text(&body, "userName").unwrap_or_default();
+                let matching = match_index::rows(cmd.tenant, id, &search);
                 user::Entity::insert(user::ActiveModel {
                     tenant_id: Set(cmd.tenant),
                     id: Set(id),
@@ -317,6 +320,7 @@ impl Directory {
                 .exec_without_returning(txn)
                 .await
                 .map_err(|e| uniqueness(cmd.kind, e))?;
+                match_index::insert(txn, matching).await?;
             }
             ResourceKind::Group => {
                 let display = text(&body, "displayName").unwrap_or_default();
@@ -405,6 +409,7 @@ impl Directory {
         let res = match cmd.kind {
             ResourceKind::User => {
                 let user_name = text(&body, "userName").unwrap_or_default();
+                match_index::reindex(txn, cmd.tenant, current.id, &search).await?;
                 user::Entity::update_many()
                     .col_expr(user::Column::UserNameFold, Expr::value(fold(&user_name)))
                     .col_expr(user::Column::UserName, Expr::value(user_name))

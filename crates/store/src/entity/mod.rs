@@ -9,3 +9,4 @@ pub mod tenant;
 pub mod tenant_token;
 pub mod user;
 pub mod user_group;
+pub mod user_match;

@@ -4,6 +4,7 @@
 
 mod m20261129_000001_directory;
 mod m20261129_000002_fanout;
+mod m20261207_000003_match_index;
 
 use sea_orm_migration::prelude::*;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_directory::Migration),
             Box::new(m20261129_000002_fanout::Migration),
+            Box::new(m20261207_000003_match_index::Migration),
         ]
     }
 }

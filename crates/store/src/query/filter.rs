@@ -10,6 +10,7 @@
 //! - every leaf is written so it is never SQL `NULL`, so `not` and `ne` (= `not eq`) are exact;
 //! - anything that cannot be evaluated exactly is `400 invalidFilter`, never a wrong answer.
 
+use crate::match_index;
 use crate::search::{fold, normalize_datetime};
 use scim::filter::{CompValue, CompareOp, Filter};
 use scim::path::AttrPath;
@@ -24,6 +25,8 @@ pub(crate) struct Translator<'a> {
     pub(crate) backend: DbBackend,
     pub(crate) registry: &'a Registry,
     pub(crate) kind: ResourceKind,
+    /// The tenant the query is scoped to: the matching index is looked up in it.
+    pub(crate) tenant: uuid::Uuid,
 }
 
 /// Where a leaf reads its value from.
@@ -178,7 +181,8 @@ impl Translator<'_> {
             (true, Some(sub)) => {
                 let leaf =
                     self.leaf(path, sub, &Source::Elem(vec![sub.name.clone()]), op, value)?;
-                self.exists(&keys, leaf)
+                let cond = self.exists(&keys, leaf)?;
+                Ok(self.narrowed(&keys, Some(&sub.name), sub, op, value, cond))
             }
             (true, None) if attr.ty != AttrType::Complex => {
                 let leaf = self.leaf(path, attr, &Source::Elem(Vec::new()), op, value)?;
@@ -190,10 +194,55 @@ impl Translator<'_> {
                 self.leaf(path, sub, &Source::Doc(keys), op, value)
             }
             (false, None) if attr.ty != AttrType::Complex => {
-                self.leaf(path, attr, &Source::Doc(keys), op, value)
+                let cond = self.leaf(path, attr, &Source::Doc(keys.clone()), op, value)?;
+                Ok(self.narrowed(&keys, None, attr, op, value, cond))
             }
             _ => Err(Self::unsupported(path, "needs a sub-attribute")),
         }
+    }
+
+    /// The matching-index attribute of `keys` (+ `sub`), if it has one (see `match_index`).
+    fn match_attr(&self, keys: &[String], sub: Option<&str>) -> Option<match_index::Attr> {
+        if self.kind != ResourceKind::User {
+            return None;
+        }
+        match (keys, sub) {
+            ([a], Some("value")) if a == "emails" => Some(match_index::Attr::EmailValue),
+            ([schema, a], None) if schema == match_index::ENTERPRISE && a == "employeeNumber" => {
+                Some(match_index::Attr::EmployeeNumber)
+            }
+            _ => None,
+        }
+    }
+
+    /// `cond` — the exact condition of an `eq` leaf — narrowed first to the users the matching
+    /// index lists for the value, so that the lookup is an index search, not a scan of the
+    /// tenant. `cond` still decides (the index holds hashes, and knows no `type`), and every
+    /// user `cond` holds for is in the index, so the result is exactly `cond`'s.
+    fn narrowed(
+        &self,
+        keys: &[String],
+        sub: Option<&str>,
+        attr: &Attribute,
+        op: CompareOp,
+        value: &CompValue,
+        cond: Expr,
+    ) -> Expr {
+        let (Some(index), CompareOp::Eq, CompValue::Str(s)) =
+            (self.match_attr(keys, sub), op, value)
+        else {
+            return cond;
+        };
+        let needle = if attr.case_exact { s.clone() } else { fold(s) };
+        self.cust(
+            "(id IN (SELECT user_id FROM user_match WHERE tenant_id = ? AND attr = ? AND value_hash = ?) AND ?)",
+            [
+                Expr::val(self.tenant),
+                Expr::val(index as i16),
+                Expr::val(match_index::hash(&needle)),
+                cond,
+            ],
+        )
     }
 
     fn value_path(&self, path: &AttrPath, inner: &Filter) -> Result<Expr> {
@@ -209,7 +258,19 @@ impl Translator<'_> {
             ));
         }
         let cond = self.element_condition(attr, inner)?;
-        self.exists(&keys, cond)
+        let cond = self.exists(&keys, cond)?;
+        // `emails[type eq "work"].value eq "x"` and the like: the value is a conjunct.
+        Ok(match (attr.sub("value"), eq_conjunct(inner, "value")) {
+            (Some(value_attr), Some(needle)) => self.narrowed(
+                &keys,
+                Some("value"),
+                value_attr,
+                CompareOp::Eq,
+                &CompValue::Str(needle.to_owned()),
+                cond,
+            ),
+            _ => cond,
+        })
     }
 
     /// The inner filter of a value path, evaluated on one element of `parent`.
@@ -537,6 +598,20 @@ impl Translator<'_> {
     }
 }
 
+/// The string an inner filter requires sub-attribute `name` to equal, when it is one of the
+/// filter's conjuncts (`value eq "x"`, `type eq "work" and value eq "x"`).
+fn eq_conjunct<'f>(f: &'f Filter, name: &str) -> Option<&'f str> {
+    match f {
+        Filter::Compare(p, CompareOp::Eq, CompValue::Str(s))
+            if p.urn.is_none() && p.sub.is_none() && p.name.eq_ignore_ascii_case(name) =>
+        {
+            Some(s)
+        }
+        Filter::And(a, b) => eq_conjunct(a, name).or_else(|| eq_conjunct(b, name)),
+        _ => None,
+    }
+}
+
 /// Rewrites `?` placeholders as `$1, $2, …`: sea-query only numbers `$N` in custom PostgreSQL
 /// expressions, where `?` is a jsonb operator. Templates here never contain a literal `?`.
 pub(crate) fn numbered(sql: &str) -> String {
@@ -606,6 +681,7 @@ mod tests {
             backend,
             registry: &reg,
             kind: ResourceKind::User,
+            tenant: uuid::Uuid::nil(),
         }
         .condition(&f)
         .unwrap();

@@ -11,5 +11,6 @@ mod fanout;
 mod filters;
 mod grpc;
 mod isolation;
+mod matching;
 mod members;
 mod tenants;
