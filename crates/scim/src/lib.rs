@@ -5,7 +5,8 @@
 //! filter language ([`filter`]), the PATCH engine ([`patch`]), errors ([`error`]).
 //! Create/replace validation ([`validate`]), rendering ([`resource`], [`meta`]), projection
 //! ([`projection`]), queries and their results ([`search`], [`list`]), discovery documents
-//! ([`discovery`]) and bulk messages ([`bulk`]).
+//! ([`discovery`]) and bulk messages ([`bulk`]); text rules — caseless folding, forbidden
+//! characters, identity strings — in [`text`].
 //!
 //! It is pure: no I/O, no async runtime, no framework or storage crate. Transport and storage
 //! meet it through plain data (`serde_json::Value`, the filter AST, the membership delta).
@@ -23,6 +24,7 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod search;
+pub mod text;
 pub mod validate;
 pub mod value;
 

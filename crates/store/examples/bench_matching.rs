@@ -217,7 +217,7 @@ async fn main() -> anyhow::Result<()> {
     seed(&db, small.id, 1_000).await?;
     println!("seeded in {:.0} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    scim_store::migration::Migrator::down(&db, Some(1)).await?;
+    scim_store::migration::Migrator::down(&db, Some(2)).await?;
     scim_store::migration::Migrator::up(&db, None).await?;
     println!(
         "matching index built (upgrade backfill) in {:.0} s",

@@ -1,5 +1,5 @@
 //! The search document: a copy of a resource body in which every case-insensitive string is
-//! folded with Rust's Unicode `to_lowercase` and every dateTime is rewritten as fixed-width UTC.
+//! folded by Unicode compatibility caseless matching (`scim::text::fold`) and every dateTime is rewritten as fixed-width UTC.
 //!
 //! Filters run against it rather than against the body because SQLite's `lower()` only folds
 //! ASCII and PostgreSQL's depends on the cluster's locale; folding in Rust makes SQL agree
@@ -9,9 +9,9 @@
 use scim::schema::{AttrType, Attribute, Registry, ResourceKind};
 use serde_json::{Map, Value};
 
-/// Folds a case-insensitive string the way filters compare it.
+/// Folds a case-insensitive string the way filters compare it (`scim::text::fold`).
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    scim::text::fold(s)
 }
 
 /// Rewrites an RFC 3339 dateTime as fixed-width UTC with nanoseconds, or `None` if unparseable.

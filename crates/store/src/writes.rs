@@ -292,6 +292,7 @@ impl Directory {
     ) -> Result<Applied, Abort> {
         let mut body = scim::validate::normalize_resource(&self.registry, cmd.kind, body)
             .map_err(Abort::Refused)?;
+        scim::text::check_resource(cmd.kind, &body).map_err(Abort::Refused)?;
         let members = if cmd.kind == ResourceKind::Group {
             take_members(&mut body).map_err(Abort::Refused)?
         } else {
@@ -403,6 +404,8 @@ impl Directory {
         current: &StoredResource,
         body: Value,
     ) -> Result<StoredResource, Abort> {
+        // Replace and PATCH results alike: one check for both databases, before any write.
+        scim::text::check_resource(cmd.kind, &body).map_err(Abort::Refused)?;
         let t = now();
         let version = current.version + 1;
         let search = search_document(&self.registry, cmd.kind, &body);

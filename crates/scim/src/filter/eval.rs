@@ -15,7 +15,7 @@
 //!   works); the store answers them from its own columns with the same rules (`id` caseExact,
 //!   `meta.created`/`meta.lastModified` as dateTimes).
 //! - **Strings** (string, reference, binary): `caseExact` attributes compare as stored; others
-//!   compare after Unicode `to_lowercase()` of both sides. `co`/`sw`/`ew` are substring, prefix
+//!   compare after `text::fold` (compatibility caseless) of both sides. `co`/`sw`/`ew` are substring, prefix
 //!   and suffix tests on those forms (so `co ""` matches any string value); `gt`/`ge`/`lt`/`le`
 //!   compare the (folded) strings by Unicode code point.
 //! - **dateTime**: both sides parsed as RFC 3339 and compared as instants (`…T01:00:00+01:00`
@@ -205,7 +205,7 @@ fn compare_one(target: &Attribute, stored: &Value, op: CompareOp, value: &CompVa
             if target.case_exact {
                 compare_str(a, b, op)
             } else {
-                compare_str(&a.to_lowercase(), &b.to_lowercase(), op)
+                compare_str(&crate::text::fold(a), &crate::text::fold(b), op)
             }
         }
         (AttrType::DateTime, Value::String(a), CompValue::Str(b)) => {

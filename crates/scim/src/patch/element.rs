@@ -182,7 +182,9 @@ pub(super) fn pattern_matches(parent: &Attribute, pattern: &Value, element: &Val
 
 fn same_scalar(case_exact: bool, a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::String(a), Value::String(b)) if !case_exact => a.to_lowercase() == b.to_lowercase(),
+        (Value::String(a), Value::String(b)) if !case_exact => {
+            crate::text::fold(a) == crate::text::fold(b)
+        }
         _ => a == b,
     }
 }

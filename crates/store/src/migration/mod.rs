@@ -5,6 +5,7 @@
 mod m20261129_000001_directory;
 mod m20261129_000002_fanout;
 mod m20261207_000003_match_index;
+mod m20261207_000004_caseless_fold;
 
 use sea_orm_migration::prelude::*;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_directory::Migration),
             Box::new(m20261129_000002_fanout::Migration),
             Box::new(m20261207_000003_match_index::Migration),
+            Box::new(m20261207_000004_caseless_fold::Migration),
         ]
     }
 }

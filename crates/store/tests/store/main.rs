@@ -10,6 +10,7 @@ mod crud;
 mod fanout;
 mod filters;
 mod grpc;
+mod identity;
 mod isolation;
 mod matching;
 mod members;

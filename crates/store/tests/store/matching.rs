@@ -245,7 +245,7 @@ both!(
         seed(&fx, 3).await;
         // Back to the schema before the matching index, then up again: the migration must
         // index the users it finds.
-        scim_store::migration::Migrator::down(fx.dir.connection(), Some(1))
+        scim_store::migration::Migrator::down(fx.dir.connection(), Some(2))
             .await
             .unwrap();
         scim_store::migration::Migrator::up(fx.dir.connection(), None)

@@ -1,0 +1,155 @@
+//! Case-insensitive strings now fold by Unicode compatibility caseless matching
+//! (`scim::text::fold`) instead of lower-casing: the folded columns (`user_name_fold`,
+//! `display_name_fold`), the search documents and the matching index of existing rows are
+//! recomputed. Only rows whose folded form changes are written (all-ASCII data is untouched).
+//!
+//! Two existing accounts that the new folding makes equal (`straße` and `STRASSE`) cannot both
+//! take the new key under the unique index: the later one keeps its old key, stays usable,
+//! and is reported in the migration's log so an operator can merge or rename it.
+
+use crate::match_index;
+use crate::search::{fold, search_document};
+use scim::schema::{Registry, ResourceKind};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm_migration::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug)]
+pub(crate) struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261207_000004_caseless_fold"
+    }
+}
+
+/// Rows read per batch.
+const BATCH: u64 = 1_000;
+
+fn p(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres {
+        format!("${n}")
+    } else {
+        format!("?{n}")
+    }
+}
+
+async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let backend = db.get_database_backend();
+    let registry = Registry::new();
+    let (table, name_col, fold_col) = match kind {
+        ResourceKind::User => ("users", "user_name", "user_name_fold"),
+        ResourceKind::Group => ("groups", "display_name", "display_name_fold"),
+    };
+    let mut after: Option<(Uuid, Uuid)> = None;
+    loop {
+        let (cond, values) = match after {
+            None => (String::new(), Vec::new()),
+            Some((t, id)) => (
+                format!(
+                    "WHERE tenant_id > {p1} OR (tenant_id = {p1} AND id > {p2})",
+                    p1 = p(backend, 1),
+                    p2 = p(backend, 2)
+                ),
+                vec![t.into(), id.into()],
+            ),
+        };
+        let sql = format!(
+            "SELECT tenant_id, id, {name_col} AS name, {fold_col} AS folded, body, search FROM {table} {cond} ORDER BY tenant_id, id LIMIT {BATCH}"
+        );
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in &rows {
+            let tenant: Uuid = row.try_get("", "tenant_id")?;
+            let id: Uuid = row.try_get("", "id")?;
+            after = Some((tenant, id));
+            let name: String = row.try_get("", "name")?;
+            let old_fold: String = row.try_get("", "folded")?;
+            let body: Value = row.try_get("", "body")?;
+            let old_search: Value = row.try_get("", "search")?;
+            let search = search_document(&registry, kind, &body);
+            let new_fold = fold(&name);
+            if new_fold == old_fold && search == old_search {
+                continue;
+            }
+            let display_fold = body.get("displayName").and_then(Value::as_str).map(fold);
+            // A savepoint per row: a key the new folding makes collide fails alone.
+            let sp = db.begin().await?;
+            let update = match kind {
+                ResourceKind::User => Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "UPDATE users SET user_name_fold = {}, display_name_fold = {}, search = {} WHERE tenant_id = {} AND id = {}",
+                        p(backend, 1),
+                        p(backend, 2),
+                        p(backend, 3),
+                        p(backend, 4),
+                        p(backend, 5)
+                    ),
+                    vec![
+                        new_fold.clone().into(),
+                        display_fold.into(),
+                        search.clone().into(),
+                        tenant.into(),
+                        id.into(),
+                    ],
+                ),
+                ResourceKind::Group => Statement::from_sql_and_values(
+                    backend,
+                    format!(
+                        "UPDATE groups SET display_name_fold = {}, search = {} WHERE tenant_id = {} AND id = {}",
+                        p(backend, 1),
+                        p(backend, 2),
+                        p(backend, 3),
+                        p(backend, 4)
+                    ),
+                    vec![
+                        new_fold.clone().into(),
+                        search.clone().into(),
+                        tenant.into(),
+                        id.into(),
+                    ],
+                ),
+            };
+            match sp.execute_raw(update).await {
+                Ok(_) => {
+                    if kind == ResourceKind::User {
+                        match_index::reindex(&sp, tenant, id, &search)
+                            .await
+                            .map_err(|e| DbErr::Custom(e.to_string()))?;
+                    }
+                    sp.commit().await?;
+                }
+                Err(e) => {
+                    sp.rollback().await?;
+                    tracing::warn!(
+                        tenant_id = %tenant,
+                        resource_type = kind.name(),
+                        resource_id = %id,
+                        error.message = %e,
+                        "kept the old folded key: another resource of the tenant already has the new one (merge or rename them)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        refold(m, ResourceKind::User).await?;
+        refold(m, ResourceKind::Group).await
+    }
+
+    async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
+        // The new keys are valid under the old code too (it only compares stored keys).
+        Ok(())
+    }
+}
