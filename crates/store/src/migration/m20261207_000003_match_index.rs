@@ -106,7 +106,9 @@ impl MigrationTrait for Migration {
                 ),
                 Some((t, id)) => (
                     format!(
-                        "SELECT tenant_id, id, search FROM users WHERE tenant_id > {p1} OR (tenant_id = {p1} AND id > {p2}) ORDER BY tenant_id, id LIMIT {BATCH}",
+                        // A row-value comparison: one index range scan on both databases
+                        // (an OR of two conditions was a scan per batch on PostgreSQL).
+                        "SELECT tenant_id, id, search FROM users WHERE (tenant_id, id) > ({p1}, {p2}) ORDER BY tenant_id, id LIMIT {BATCH}",
                         p1 = if backend == sea_orm::DbBackend::Postgres {
                             "$1"
                         } else {

@@ -49,7 +49,8 @@ async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> 
             None => (String::new(), Vec::new()),
             Some((t, id)) => (
                 format!(
-                    "WHERE tenant_id > {p1} OR (tenant_id = {p1} AND id > {p2})",
+                    // Row values: an index range scan on both databases.
+                    "WHERE (tenant_id, id) > ({p1}, {p2})",
                     p1 = p(backend, 1),
                     p2 = p(backend, 2)
                 ),
