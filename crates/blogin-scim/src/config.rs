@@ -57,6 +57,8 @@ pub(crate) struct Settings {
     pub(crate) tenant_inflight: usize,
     /// Page size cap (`filter.maxResults`).
     pub(crate) max_results: u32,
+    /// Reads one tenant may have running against the store at once per gateway.
+    pub(crate) tenant_reads: usize,
     /// Commands one worker applies at once (and its RabbitMQ prefetch).
     pub(crate) worker_concurrency: usize,
     /// Deliveries of a failing command before it is dead-lettered.
@@ -92,6 +94,7 @@ impl Default for Settings {
             max_body_bytes: 1 << 20,
             tenant_inflight: 32,
             max_results: 200,
+            tenant_reads: 8,
             worker_concurrency: 16,
             worker_max_deliveries: 5,
             log_format: "text".to_owned(),
@@ -214,6 +217,7 @@ fn known_keys() -> Vec<&'static str> {
         "max_body_bytes",
         "tenant_inflight",
         "max_results",
+        "tenant_reads",
         "worker_concurrency",
         "worker_max_deliveries",
         "log_format",

@@ -23,6 +23,7 @@ pub(crate) fn gateway_config(s: &Settings) -> GatewayConfig {
         max_body_bytes: s.max_body_bytes,
         tenant_inflight: s.tenant_inflight.max(1),
         max_results: s.max_results,
+        tenant_reads: s.tenant_reads.max(1),
     }
 }
 

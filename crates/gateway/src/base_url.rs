@@ -10,30 +10,43 @@
 use crate::config::GatewayConfig;
 use http::header::HOST;
 use http::{HeaderMap, Uri};
+use std::net::SocketAddr;
 
 /// The tenant's SCIM base URL, without a trailing slash.
 pub(crate) fn tenant_base(
     config: &GatewayConfig,
     headers: &HeaderMap,
     uri: &Uri,
+    local: Option<SocketAddr>,
     tenant: &str,
 ) -> String {
     format!(
         "{}/scim/v2/{}",
-        origin(config, headers, uri),
+        origin(config, headers, uri, local),
         encode_segment(tenant)
     )
 }
 
-fn origin(config: &GatewayConfig, headers: &HeaderMap, uri: &Uri) -> String {
+/// The origin: `public_url`; else, behind a trusted proxy, the forwarded headers; else the
+/// address the client connected to. The `Host` header is used only where that address is
+/// unknown (a router driven without a listener, as in tests): it is the client's to choose.
+fn origin(
+    config: &GatewayConfig,
+    headers: &HeaderMap,
+    uri: &Uri,
+    local: Option<SocketAddr>,
+) -> String {
     if let Some(url) = &config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
     let host_header = header(headers, HOST.as_str()).filter(|h| valid_host(h));
-    let own_host = host_header
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| "localhost".to_owned());
+    let own_host = match local {
+        Some(addr) => addr.to_string(),
+        None => host_header
+            .map(str::to_owned)
+            .or_else(|| uri.authority().map(|a| a.to_string()))
+            .unwrap_or_else(|| "localhost".to_owned()),
+    };
     if !config.trust_forwarded {
         return format!("http://{own_host}");
     }
@@ -121,18 +134,29 @@ mod tests {
             ("x-forwarded-host", "evil.example"),
         ]);
         assert_eq!(
-            tenant_base(&cfg, &h, &uri(), "acme"),
+            tenant_base(&cfg, &h, &uri(), None, "acme"),
             "https://scim.example.com/scim/v2/acme"
         );
     }
 
     #[test]
-    fn without_public_url_the_host_header_is_used_over_plain_http() {
+    fn without_public_url_or_a_connection_the_host_header_is_used_over_plain_http() {
         let cfg = GatewayConfig::default();
         let h = headers(&[("host", "127.0.0.1:8080"), ("x-forwarded-proto", "https")]);
         assert_eq!(
-            tenant_base(&cfg, &h, &uri(), "acme"),
+            tenant_base(&cfg, &h, &uri(), None, "acme"),
             "http://127.0.0.1:8080/scim/v2/acme"
+        );
+    }
+
+    #[test]
+    fn on_a_real_connection_the_host_header_is_not_reflected() {
+        let cfg = GatewayConfig::default();
+        let h = headers(&[("host", "evil.example")]);
+        let local: SocketAddr = "10.0.0.5:8080".parse().unwrap();
+        assert_eq!(
+            tenant_base(&cfg, &h, &uri(), Some(local), "acme"),
+            "http://10.0.0.5:8080/scim/v2/acme"
         );
     }
 
@@ -149,7 +173,7 @@ mod tests {
             ("x-forwarded-prefix", "/api/"),
         ]);
         assert_eq!(
-            tenant_base(&cfg, &h, &uri(), "acme"),
+            tenant_base(&cfg, &h, &uri(), None, "acme"),
             "https://scim.example.com/api/scim/v2/acme"
         );
     }
@@ -167,12 +191,12 @@ mod tests {
             ("x-forwarded-prefix", "//evil.example"),
         ]);
         assert_eq!(
-            tenant_base(&cfg, &h, &uri(), "acme"),
+            tenant_base(&cfg, &h, &uri(), None, "acme"),
             "http://gateway:8080/scim/v2/acme"
         );
         let h = headers(&[("host", "bad host")]);
         assert_eq!(
-            tenant_base(&GatewayConfig::default(), &h, &uri(), "a b"),
+            tenant_base(&GatewayConfig::default(), &h, &uri(), None, "a b"),
             "http://localhost/scim/v2/a%20b"
         );
     }

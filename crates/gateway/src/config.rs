@@ -36,6 +36,10 @@ pub struct GatewayConfig {
     /// The page size cap (`count` is clamped to it); advertised as `filter.maxResults`.
     /// Default 200.
     pub max_results: u32,
+    /// How many reads one tenant may have running against the store at once on this replica;
+    /// more wait for a slot (within the request deadline). One tenant's burst of expensive
+    /// filters then holds at most this many store connections, never all of them. Default 8.
+    pub tenant_reads: usize,
 }
 
 impl Default for GatewayConfig {
@@ -48,6 +52,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 1 << 20,
             tenant_inflight: 32,
             max_results: 200,
+            tenant_reads: 8,
         }
     }
 }

@@ -12,8 +12,9 @@
 //! tenant holds at most `tenant_inflight` commands in it per replica, so another tenant's
 //! command waits behind at most `tenant_inflight × replicas × active tenants` commands,
 //! however many requests the busy tenant has outstanding; the busy tenant's surplus waits
-//! here, in its own line, instead of in front of everybody in the queue. Reads are not capped:
-//! they go straight to the store and do not queue behind writes.
+//! here, in its own line, instead of in front of everybody in the queue. Reads have a gate of
+//! their own (`tenant_reads`): they go straight to the store, where a burst of expensive
+//! filters from one tenant would otherwise hold every store connection.
 
 use crate::error::GatewayError;
 use moka::sync::Cache;

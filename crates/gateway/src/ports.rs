@@ -16,6 +16,7 @@ use scim::ScimError;
 use scim_wire::pb;
 use scim_wire::pb::directory_service_client::DirectoryServiceClient;
 use scim_wire::status::{is_transient, scim_error};
+use sha2::Digest as _;
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
@@ -152,9 +153,11 @@ impl DirectoryReads for GrpcDirectory {
         token: &str,
         trace: &TraceContext,
     ) -> Result<Option<String>, ReadError> {
+        // Only the hash travels to the store (DESIGN §8).
         let msg = pb::AuthenticateRequest {
             slug: slug.to_owned(),
-            token: token.to_owned(),
+            token: String::new(),
+            token_sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
         };
         let mut client = self.client();
         let res = self

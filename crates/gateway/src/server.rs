@@ -6,6 +6,8 @@
 use crate::routes::router;
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::connect_info::Connected;
+use axum::serve::IncomingStream;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -37,8 +39,22 @@ impl Gateway {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(
+            self.listener,
+            self.app.into_make_service_with_connect_info::<LocalAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// The local address a client connected to: the origin of the URLs the gateway hands out when
+/// no `public_url` is configured (never the client's `Host` header, which anyone can set).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LocalAddr(pub(crate) Option<SocketAddr>);
+
+impl Connected<IncomingStream<'_, TcpListener>> for LocalAddr {
+    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
+        LocalAddr(stream.io().local_addr().ok())
     }
 }

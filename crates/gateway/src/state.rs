@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) auth: Authenticator,
     /// Per-tenant write slots (see `fairness`).
     pub(crate) gate: TenantGate,
+    /// Per-tenant read slots: the same mechanism, a separate budget.
+    pub(crate) read_gate: TenantGate,
     /// Page size and filter limits for every query.
     pub(crate) limits: ListLimits,
     /// What `/ServiceProviderConfig` advertises; derived from `config` so the two agree.
@@ -62,6 +64,7 @@ impl AppState {
         let inner = Inner {
             auth: Authenticator::new(reads.clone(), config.token_cache_ttl),
             gate: TenantGate::new(config.tenant_inflight, gate_idle),
+            read_gate: TenantGate::new(config.tenant_reads, gate_idle),
             limits: ListLimits {
                 max_results: config.max_results,
                 ..ListLimits::default()

@@ -8,6 +8,10 @@ pub type Connection = DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
+/// Longest a single PostgreSQL statement may run (below the gateway's 25 s request deadline,
+/// far above any indexed lookup or fan-out statement).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Opens a pool. `postgres://…` or `sqlite://path?mode=rwc` / `sqlite::memory:`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -31,7 +35,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     // that make them cheap: fan-out's member lookups went from ~1 ms to ~200 ms per job once
     // the tables held a few tens of thousands of rows. Re-planning each execution costs far
     // less than that.
-    opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+    //
+    // No statement may hold a connection longer than STATEMENT_TIMEOUT: one tenant's
+    // pathological filter must not keep connections (and CPU) from everybody else. A read
+    // cancelled this way is answered `400 tooMany` (`error::read_error`).
+    opts.map_sqlx_postgres_opts(|o| {
+        o.options([
+            ("plan_cache_mode", "force_custom_plan".to_owned()),
+            (
+                "statement_timeout",
+                format!("{}ms", STATEMENT_TIMEOUT.as_millis()),
+            ),
+        ])
+    });
     let db = Database::connect(opts).await?;
     Ok(db)
 }

@@ -65,5 +65,25 @@ pub(crate) fn is_transient_db(e: &DbErr) -> bool {
     }
 }
 
+/// Whether PostgreSQL cancelled a statement that ran past `statement_timeout` (see `db.rs`).
+pub(crate) fn is_statement_timeout(e: &DbErr) -> bool {
+    e.to_string().contains("statement timeout")
+}
+
+/// A read's database error as the client's answer: a statement cancelled for running too long
+/// is the filter's fault — `400 tooMany` (RFC 7644 §3.12: more than the server is willing to
+/// process) — not a server error.
+pub(crate) fn read_error(e: DbErr) -> StoreError {
+    if is_statement_timeout(&e) {
+        ScimError::new(
+            scim::ScimType::TooMany,
+            "the query takes longer than this service allows; narrow the filter",
+        )
+        .into()
+    } else {
+        e.into()
+    }
+}
+
 /// Result alias.
 pub type StoreResult<T> = Result<T, StoreError>;

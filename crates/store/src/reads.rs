@@ -7,7 +7,7 @@
 
 use crate::directory::Directory;
 use crate::entity::{group, group_member, user, user_group};
-use crate::error::{StoreError, StoreResult};
+use crate::error::{StoreError, StoreResult, read_error};
 use crate::model::{GroupMembership, MemberRef, StoredResource};
 use crate::query::filter::Translator;
 use scim::ScimError;
@@ -279,8 +279,8 @@ impl Directory {
         let (total, mut resources) = match kind {
             ResourceKind::User => {
                 let (count, page) = self.list_queries::<user::Entity>(tenant, kind, req)?;
-                let total = count.count(&self.db).await?;
-                let rows = page.all(&self.db).await?;
+                let total = count.count(&self.db).await.map_err(read_error)?;
+                let rows = page.all(&self.db).await.map_err(read_error)?;
                 (
                     total,
                     rows.into_iter().map(user_resource).collect::<Vec<_>>(),
@@ -288,8 +288,8 @@ impl Directory {
             }
             ResourceKind::Group => {
                 let (count, page) = self.list_queries::<group::Entity>(tenant, kind, req)?;
-                let total = count.count(&self.db).await?;
-                let rows = page.all(&self.db).await?;
+                let total = count.count(&self.db).await.map_err(read_error)?;
+                let rows = page.all(&self.db).await.map_err(read_error)?;
                 (
                     total,
                     rows.into_iter().map(group_resource).collect::<Vec<_>>(),

@@ -174,8 +174,13 @@ impl Directory {
     /// so callers cannot leak which one it was.
     #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "select token"))]
     pub async fn authenticate(&self, slug: &str, token: &str) -> StoreResult<Option<Uuid>> {
+        self.authenticate_hash(slug, &tokens::hash(token)).await
+    }
+
+    /// [`Directory::authenticate`] by the hex SHA-256 of the token (what gateways send).
+    pub async fn authenticate_hash(&self, slug: &str, sha256: &str) -> StoreResult<Option<Uuid>> {
         let Some(row) = tenant_token::Entity::find()
-            .filter(tenant_token::Column::TokenSha256.eq(tokens::hash(token)))
+            .filter(tenant_token::Column::TokenSha256.eq(sha256.to_ascii_lowercase()))
             .one(&self.db)
             .await?
         else {

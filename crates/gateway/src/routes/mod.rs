@@ -166,6 +166,10 @@ async fn handle(
             &state.inner.config,
             &parts.headers,
             &parts.uri,
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<crate::server::LocalAddr>>()
+                .and_then(|c| c.0.0),
             &tenant.slug,
         ),
         state: state.inner.clone(),

@@ -34,6 +34,11 @@ pub(super) async fn fetch(
         include_members: relations.members,
         include_groups: relations.groups,
     };
+    let _slot = ctx
+        .state
+        .read_gate
+        .acquire(&ctx.tenant.id, ctx.deadline)
+        .await?;
     Ok(ctx.state.reads.get(req, &ctx.trace).await?)
 }
 
@@ -105,7 +110,14 @@ pub(super) async fn page(
         include_members: relations.members,
         include_groups: relations.groups,
     };
-    let res = ctx.state.reads.list(req, &ctx.trace).await?;
+    let res = {
+        let _slot = ctx
+            .state
+            .read_gate
+            .acquire(&ctx.tenant.id, ctx.deadline)
+            .await?;
+        ctx.state.reads.list(req, &ctx.trace).await?
+    };
     let resources = res
         .resources
         .iter()

@@ -33,15 +33,37 @@ both!(
             .unwrap()
             .into_inner();
         let tenant_id = created.tenant.unwrap().id;
+        // Gateways send the token's hash only; a plain token (older gateways) still works.
         let auth = client
             .authenticate(pb::AuthenticateRequest {
                 slug: "grpc".into(),
-                token: created.token,
+                token: String::new(),
+                token_sha256: scim_store::tokens::hash(&created.token),
             })
             .await
             .unwrap()
             .into_inner();
         assert!(auth.authenticated && auth.tenant_id == tenant_id);
+        let legacy = client
+            .authenticate(pb::AuthenticateRequest {
+                slug: "grpc".into(),
+                token: created.token.clone(),
+                token_sha256: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(legacy.authenticated);
+        let wrong = client
+            .authenticate(pb::AuthenticateRequest {
+                slug: "grpc".into(),
+                token: String::new(),
+                token_sha256: scim_store::tokens::hash("bscim_wrong"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!wrong.authenticated);
 
         let cmd = pb::ChangeCommand {
             command_id: "c1".into(),
