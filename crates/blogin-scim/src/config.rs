@@ -59,6 +59,11 @@ pub(crate) struct Settings {
     pub(crate) max_results: u32,
     /// Reads one tenant may have running against the store at once per gateway.
     pub(crate) tenant_reads: usize,
+    /// Seconds a client may take to send request headers (and an idle keep-alive connection
+    /// may wait for its next request).
+    pub(crate) header_read_timeout_secs: u64,
+    /// HTTP connections one `serve` or gateway serves at once.
+    pub(crate) max_connections: usize,
     /// Commands one worker applies at once (and its RabbitMQ prefetch).
     pub(crate) worker_concurrency: usize,
     /// Deliveries of a failing command before it is dead-lettered.
@@ -95,6 +100,8 @@ impl Default for Settings {
             tenant_inflight: 32,
             max_results: 200,
             tenant_reads: 8,
+            header_read_timeout_secs: 10,
+            max_connections: 4_096,
             worker_concurrency: 16,
             worker_max_deliveries: 5,
             log_format: "text".to_owned(),
@@ -218,6 +225,8 @@ fn known_keys() -> Vec<&'static str> {
         "tenant_inflight",
         "max_results",
         "tenant_reads",
+        "header_read_timeout_secs",
+        "max_connections",
         "worker_concurrency",
         "worker_max_deliveries",
         "log_format",

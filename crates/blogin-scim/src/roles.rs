@@ -24,6 +24,10 @@ pub(crate) fn gateway_config(s: &Settings) -> GatewayConfig {
         tenant_inflight: s.tenant_inflight.max(1),
         max_results: s.max_results,
         tenant_reads: s.tenant_reads.max(1),
+        server: scim_gateway::ServerLimits {
+            header_read_timeout: Duration::from_secs(s.header_read_timeout_secs.max(1)),
+            max_connections: s.max_connections.max(1),
+        },
     }
 }
 

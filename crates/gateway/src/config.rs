@@ -40,6 +40,8 @@ pub struct GatewayConfig {
     /// more wait for a slot (within the request deadline). One tenant's burst of expensive
     /// filters then holds at most this many store connections, never all of them. Default 8.
     pub tenant_reads: usize,
+    /// Connection limits of the HTTP server (header read timeout, connection cap).
+    pub server: crate::server::ServerLimits,
 }
 
 impl Default for GatewayConfig {
@@ -53,6 +55,7 @@ impl Default for GatewayConfig {
             tenant_inflight: 32,
             max_results: 200,
             tenant_reads: 8,
+            server: crate::server::ServerLimits::default(),
         }
     }
 }

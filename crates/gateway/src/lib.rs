@@ -38,5 +38,5 @@ pub use config::GatewayConfig;
 pub use error::GatewayError;
 pub use extract::TraceContext;
 pub use routes::router;
-pub use server::Gateway;
+pub use server::{Gateway, ServerLimits};
 pub use state::AppState;

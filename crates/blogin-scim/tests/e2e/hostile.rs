@@ -162,3 +162,79 @@ async fn huge_ids_and_echoed_input_get_bounded_answers_and_files_are_private() {
     assert_eq!(mode(&serve.data_dir.join("blogin-scim.db")), 0o600);
     assert_eq!(mode(&serve.data_dir.join("serve.json")), 0o600);
 }
+
+/// Slow and silent clients are cut off, and connections are capped: a client that sends half
+/// its headers, or nothing at all, is disconnected after the header read timeout; beyond
+/// `max_connections` a new client waits until a slot frees instead of costing memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_and_silent_connections_are_closed_and_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let serve = Serve::start_with(&[
+        ("BLOGIN_SCIM_HEADER_READ_TIMEOUT_SECS", "1".to_owned()),
+        ("BLOGIN_SCIM_MAX_CONNECTIONS", "4".to_owned()),
+    ])
+    .await;
+    let addr = serve.root.trim_start_matches("http://").to_owned();
+
+    // Half a request, then nothing: closed (408 or EOF) well before a minute.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let started = Instant::now();
+    let n = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut buf))
+        .await
+        .expect("a slow client must be cut off")
+        .unwrap_or(0);
+    assert!(
+        n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    println!("half-sent headers closed after {:?}", started.elapsed());
+
+    // Four silent connections fill the cap; a real request waits, then is served once they
+    // are closed for silence.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let url = format!("{}/healthz", serve.root);
+    let waiting = tokio::spawn(async move {
+        let started = Instant::now();
+        let status = reqwest::get(&url).await.map(|r| r.status().as_u16());
+        (status, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the fifth connection must wait for a slot"
+    );
+    let (status, took) = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served once the silent connections were closed")
+        .unwrap();
+    assert_eq!(status.unwrap(), 200);
+    println!("request at the connection cap served after {took:?}");
+    // A keep-alive connection that goes quiet after a request is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut rest))
+        .await
+        .expect("an idle keep-alive connection is closed")
+        .unwrap();
+    for mut s in silent {
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("silent connections are closed")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+}
