@@ -47,6 +47,10 @@ pub(crate) struct Settings {
     /// HTTP address of `/healthz` and `/readyz` for the `worker` and `store` roles (the
     /// gateway serves them on `listen`).
     pub(crate) health_listen: SocketAddr,
+    /// HTTP address of `/metrics` (and `/healthz`, `/readyz`) for `serve` and `gateway`:
+    /// never the public SCIM port, since metrics name tenants and their activity. Unset: no
+    /// metrics endpoint on these roles.
+    pub(crate) metrics_listen: Option<SocketAddr>,
     /// How long the gateway waits for a write's result before answering `503` (seconds).
     pub(crate) request_timeout_secs: u64,
     /// How long a token check is cached; a revoked token works at most this long (seconds).
@@ -94,6 +98,7 @@ impl Default for Settings {
             store_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             store_url: "http://127.0.0.1:50051".to_owned(),
             health_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            metrics_listen: None,
             request_timeout_secs: 25,
             token_cache_ttl_secs: 30,
             max_body_bytes: 1 << 20,
@@ -219,6 +224,7 @@ fn known_keys() -> Vec<&'static str> {
         "store_listen",
         "store_url",
         "health_listen",
+        "metrics_listen",
         "request_timeout_secs",
         "token_cache_ttl_secs",
         "max_body_bytes",

@@ -84,16 +84,21 @@ pub(crate) async fn gateway(s: Settings, shutdown: CancellationToken) -> anyhow:
         .client()
         .await
         .context("while opening the publisher channel")?;
+    let channel_for_metrics = channel.clone();
     let state = AppState::new(gateway_config(&s), channel, Arc::new(client));
     let gateway = Gateway::bind(s.listen, state)
         .await
         .with_context(|| format!("while binding {}", s.listen))?;
     let addr = gateway.local_addr()?;
     tracing::info!(address = %addr, "listening on http://{addr}");
+    let metrics = spawn_metrics(&s, channel_for_metrics, shutdown.clone()).await?;
     // Stop accepting, drain in-flight requests (each waits for its reply), then close AMQP.
     gateway
         .run_until_stopped(shutdown.cancelled_owned())
         .await?;
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     bus.close().await;
     tracing::info!("gateway stopped");
     Ok(())
@@ -189,6 +194,25 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
     let _ = health_task.await;
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// Serves `/metrics` (with `/healthz` and `/readyz`, ready when the store answers) on
+/// `metrics_listen` when it is set; the task ends on `shutdown`.
+pub(crate) async fn spawn_metrics(
+    s: &Settings,
+    store: Channel,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(addr) = s.metrics_listen else {
+        return Ok(None);
+    };
+    let ready: health::ReadyCheck = Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { health::store_ready(store).await })
+    });
+    let (bound, task) = health::spawn(addr, ready, shutdown).await?;
+    tracing::info!(metrics = %bound, "metrics on http://{bound}/metrics");
+    Ok(Some(task))
 }
 
 /// How often a worker refreshes the fan-out lag and queue depth gauges.

@@ -115,12 +115,19 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     restrict(&serve_file, 0o600)?;
     tenant::ensure_default(channel.clone(), &root).await?;
     tracing::info!(address = %addr, "listening on http://{addr}");
+    let metrics_stop = CancellationToken::new();
+    let metrics_task =
+        crate::roles::spawn_metrics(&settings, channel.clone(), metrics_stop.clone()).await?;
 
     gateway
         .run_until_stopped(shutdown.cancelled_owned())
         .await
         .context("while serving HTTP")?;
     tracing::info!("HTTP drained");
+    metrics_stop.cancel();
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     worker_stop.cancel();
     match worker_task.await {
         Ok(Ok(())) => tracing::info!("worker drained"),

@@ -277,17 +277,49 @@ fn print_log(entries: &[pb::LogEntry], as_json: bool) {
         println!(
             "{:<32} {:<8} {:<6} {:<36} {:<8} {:<32} {}",
             at(e),
-            e.operation,
+            terminal_safe(&e.operation),
             kind(e),
-            e.resource_id,
+            terminal_safe(&e.resource_id),
             if e.error.is_some() {
                 "failure"
             } else {
                 "success"
             },
-            e.trace_id,
-            error
+            terminal_safe(&e.trace_id),
+            terminal_safe(&error)
         );
+    }
+}
+
+/// Text from the log as it may reach an operator's terminal: control characters (escape
+/// sequences, carriage returns that overwrite a line, line breaks that forge a row) are shown
+/// escaped. Error details quote what clients sent.
+fn terminal_safe(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        assert_eq!(terminal_safe("plain é"), "plain é");
+        let forged = terminal_safe("x\r\u{1b}[2Kfake row\nnext");
+        assert!(!forged.chars().any(char::is_control), "{forged}");
+        assert!(forged.contains("\\u{1b}"));
     }
 }
 

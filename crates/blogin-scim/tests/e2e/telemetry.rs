@@ -327,7 +327,8 @@ async fn scrape(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_the_requests_sent_by_tenant_operation_and_status() {
-    let serve = Serve::start().await;
+    let metrics_addr = crate::support::free_addr();
+    let serve = Serve::start_with(&[("BLOGIN_SCIM_METRICS_LISTEN", metrics_addr.clone())]).await;
     let scim = Scim::new(&serve.create_tenant("counted"));
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -354,7 +355,12 @@ async fn metrics_count_the_requests_sent_by_tenant_operation_and_status() {
     let stranger = Scim::with_token(&scim.base, "not-a-token");
     assert_eq!(stranger.get("/Users").await.status, 401);
 
-    let text = scrape(&format!("{}/metrics", serve.root)).await;
+    // Metrics name tenants: they are on their own listener, not on the public SCIM port.
+    let public = reqwest::get(format!("{}/metrics", serve.root))
+        .await
+        .unwrap();
+    assert_eq!(public.status().as_u16(), 404);
+    let text = scrape(&format!("http://{metrics_addr}/metrics")).await;
     let requests = "scim_http_requests_total";
     let duration = "scim_http_request_duration_seconds_count";
     for (line, value) in [

@@ -1,8 +1,7 @@
 //! `/healthz` (the process is alive: always `200`) and `/readyz` (`200` only when the store
 //! answers and the command bus can publish, else `503`), for orchestrators; no authentication.
 //! The readiness body says which dependency is down, never why (errors are logged).
-//! `/metrics` is the Prometheus scrape endpoint, unauthenticated like the other two (its
-//! labels hold no secrets or personal data; restrict it at the network if need be).
+//! `/metrics` is not served here but on the binary's separate metrics listener.
 
 use crate::error::GatewayError;
 use crate::state::AppState;
@@ -60,14 +59,4 @@ pub(super) async fn readyz(
             "bus": bus.is_ok(),
         }),
     ))
-}
-
-pub(super) async fn metrics(method: Method) -> Result<Response, GatewayError> {
-    check_method(&method)?;
-    let mut res = (StatusCode::OK, scim_telemetry::metrics().render()).into_response();
-    res.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(scim_telemetry::CONTENT_TYPE),
-    );
-    Ok(res)
 }

@@ -35,12 +35,13 @@ use std::collections::HashMap;
 use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
-/// The gateway's routes: `/healthz`, `/readyz`, `/metrics` and the SCIM API under `/scim/v2/{tenant}/`.
+/// The gateway's routes: `/healthz`, `/readyz` and the SCIM API under `/scim/v2/{tenant}/`.
+/// `/metrics` is not here: it names tenants and their activity, so the binary serves it on a
+/// listener of its own (`metrics_listen`), never on the public port.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", any(health::healthz))
         .route("/readyz", any(health::readyz))
-        .route("/metrics", any(health::metrics))
         .route("/scim/v2/{tenant}", any(scim))
         .route("/scim/v2/{tenant}/", any(scim))
         .route("/scim/v2/{tenant}/{*rest}", any(scim))
