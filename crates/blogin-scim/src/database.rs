@@ -15,16 +15,33 @@ pub(crate) async fn open(url: &str, pool: u32) -> anyhow::Result<scim_store::db:
                 .with_context(|| format!("while creating {}", parent.display()))?;
         }
     }
-    let conn = scim_store::db::connect(url, pool).await.with_context(|| {
+    let context = || {
         format!(
             "while connecting to the database {} (check database_url / BLOGIN_SCIM_DATABASE_URL)",
             crate::config::redact_url(url)
         )
-    })?;
-    scim_store::db::migrate(&conn)
+    };
+    // In-memory SQLite is one database per pool: migrate the serving pool itself.
+    if url.contains(":memory:") {
+        let conn = scim_store::db::connect(url, pool)
+            .await
+            .with_context(context)?;
+        scim_store::db::migrate(&conn)
+            .await
+            .context("while migrating the database")?;
+        return Ok(conn);
+    }
+    // Migrations on a connection of their own, without the serving pools' statement timeout.
+    let migrations = scim_store::db::connect_for_migrations(url)
+        .await
+        .with_context(context)?;
+    scim_store::db::migrate(&migrations)
         .await
         .context("while migrating the database")?;
-    Ok(conn)
+    migrations.close().await.ok();
+    scim_store::db::connect(url, pool)
+        .await
+        .with_context(context)
 }
 
 /// The directory over an open connection, with the standard schemas; background work shares
@@ -41,6 +58,13 @@ pub(crate) async fn serving_directory(
     conn: scim_store::db::Connection,
     background: u32,
 ) -> anyhow::Result<scim_store::Directory> {
+    // In-memory SQLite is one database per pool: background work shares the pool then.
+    if url.contains(":memory:") {
+        return Ok(scim_store::Directory::new(
+            conn,
+            std::sync::Arc::new(scim::schema::Registry::new()),
+        ));
+    }
     let bg = scim_store::db::connect(url, background.max(2))
         .await
         .with_context(|| {

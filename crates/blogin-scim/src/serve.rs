@@ -113,7 +113,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     )
     .with_context(|| format!("while writing {}", serve_file.display()))?;
     restrict(&serve_file, 0o600)?;
-    tenant::ensure_default(channel.clone(), &root).await?;
+    tenant::ensure_default(channel.clone(), &root, &settings.data_dir).await?;
     tracing::info!(address = %addr, "listening on http://{addr}");
     let metrics_stop = CancellationToken::new();
     let metrics_task =

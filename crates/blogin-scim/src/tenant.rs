@@ -7,8 +7,10 @@
 use crate::cli::{TenantAction, TenantArgs};
 use crate::config::Settings;
 use crate::serve::SERVE_FILE;
+use anyhow::Context as _;
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 use serde_json::json;
+use std::io::IsTerminal as _;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
@@ -310,19 +312,6 @@ fn terminal_safe(s: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::terminal_safe;
-
-    #[test]
-    fn control_characters_never_reach_the_terminal_raw() {
-        assert_eq!(terminal_safe("plain é"), "plain é");
-        let forged = terminal_safe("x\r\u{1b}[2Kfake row\nnext");
-        assert!(!forged.chars().any(char::is_control), "{forged}");
-        assert!(forged.contains("\\u{1b}"));
-    }
-}
-
 /// The id of the tenant `slug` (an unknown name is an error).
 async fn tenant_id_of(
     client: &mut DirectoryServiceClient<Channel>,
@@ -342,7 +331,15 @@ async fn tenant_id_of(
 
 /// On the first start of `serve` (no tenant at all), creates `default` and prints its
 /// credentials once: the token is not stored anywhere but as a hash.
-pub(crate) async fn ensure_default(channel: Channel, root: &str) -> anyhow::Result<()> {
+///
+/// The token is a live credential: it goes to the terminal when there is one, and otherwise
+/// (a service manager, a container whose logs are kept) into `initial-credentials.json` in
+/// the data directory, readable by this user only — never into a log.
+pub(crate) async fn ensure_default(
+    channel: Channel,
+    root: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut client = DirectoryServiceClient::new(channel);
     let tenants = client
         .list_tenants(pb::ListTenantsRequest {})
@@ -361,11 +358,46 @@ pub(crate) async fn ensure_default(channel: Channel, root: &str) -> anyhow::Resu
         .await
         .map_err(|e| failed("create the default tenant", &e))?
         .into_inner();
+    if std::io::stdout().is_terminal() {
+        println!(
+            "First start: created the tenant \"{DEFAULT_TENANT}\". Enter these in Microsoft Entra ID (Provisioning → Admin Credentials):"
+        );
+        print_credentials(root, DEFAULT_TENANT, &created.token, false);
+        return Ok(());
+    }
+    let file = data_dir.join(INITIAL_CREDENTIALS);
+    write_private(
+        &file,
+        &json!({ "tenant": DEFAULT_TENANT, "base_url": base_url(root, DEFAULT_TENANT), "token": created.token })
+            .to_string(),
+    )?;
     println!(
-        "First start: created the tenant \"{DEFAULT_TENANT}\". Enter these in Microsoft Entra ID (Provisioning → Admin Credentials):"
+        "First start: created the tenant \"{DEFAULT_TENANT}\" (Base (Tenant) URL: {}).",
+        base_url(root, DEFAULT_TENANT)
     );
-    print_credentials(root, DEFAULT_TENANT, &created.token, false);
+    println!(
+        "  Its Secret Token is in {} (readable by this user only; not printed, since this output is not a terminal). Paste it into Entra, then delete the file.",
+        file.display()
+    );
     Ok(())
+}
+
+/// Where `serve` leaves the default tenant's credentials when it has no terminal.
+pub(crate) const INITIAL_CREDENTIALS: &str = "initial-credentials.json";
+
+/// Writes `text` to a new file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("while writing {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("while writing {}", path.display()))
 }
 
 fn print_credentials(root: &str, slug: &str, token: &str, as_json: bool) {
@@ -412,4 +444,17 @@ fn failed(what: &str, status: &tonic::Status) -> anyhow::Error {
         .map(|e| e.detail().to_owned())
         .unwrap_or_else(|| status.message().to_owned());
     anyhow::anyhow!("could not {what}: {reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        assert_eq!(terminal_safe("plain é"), "plain é");
+        let forged = terminal_safe("x\r\u{1b}[2Kfake row\nnext");
+        assert!(!forged.chars().any(char::is_control), "{forged}");
+        assert!(forged.contains("\\u{1b}"));
+    }
 }

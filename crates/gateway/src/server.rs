@@ -15,8 +15,8 @@ use crate::routes::router;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
@@ -27,6 +27,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
+
+/// Longest the server waits for open connections when stopping (above the 25 s request
+/// deadline, below Kubernetes' 60 s grace period).
+const DRAIN: Duration = Duration::from_secs(30);
 
 /// Connection-level limits of the HTTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,16 +80,13 @@ impl Gateway {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // HTTP/1.1 only: identity providers speak it (HTTP/2 arrives through a TLS proxy that
+        // speaks HTTP/1.1 to us), and HTTP/2 would bring back what the limits close — an idle
+        // h2 connection answers PINGs forever, and the version sniffing before it is untimed.
+        let mut builder = http1::Builder::new();
         builder
-            .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_read_timeout);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(self.limits.header_read_timeout)
-            .keep_alive_timeout(self.limits.header_read_timeout);
         let builder = Arc::new(builder);
         let slots = Arc::new(Semaphore::new(self.limits.max_connections.max(1)));
         let graceful = GracefulShutdown::new();
@@ -134,18 +135,22 @@ impl Gateway {
                     drop(slot);
                     return;
                 }
-                let conn = builder.serve_connection_with_upgrades(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(app),
-                );
+                let conn =
+                    builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
                 // A client that goes away mid-request is not our error.
                 let _ = watcher.watch(conn).await;
                 drop(slot);
             });
         }
-        // Stop accepting; let every open connection finish its requests.
+        // Stop accepting; let every open connection finish its requests — within a bound, so a
+        // client that never reads its response cannot hold the process past its stop deadline.
         drop(self.listener);
-        graceful.shutdown().await;
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after {DRAIN:?} of draining; closing them");
+        }
         Ok(())
     }
 }

@@ -26,13 +26,21 @@ pub const MAX_STRING_CHARS: usize = 16_384;
 /// the value and its folded copy are indexed, and must fit any database's index entry.
 pub const MAX_IDENTITY_CHARS: usize = 512;
 
+/// Longest folded identity string, in bytes: what the unique index holds. NFKC can expand a
+/// character many times (U+FDFA becomes 18), so the character limit alone does not bound it.
+pub const MAX_FOLDED_BYTES: usize = 2_000;
+
 /// The folded form of a case-insensitive string: equal for two strings exactly when they are
-/// compatibility-caseless equal (Unicode §3.13, D146).
+/// compatibility-caseless equal (Unicode §3.13, D146) after dropping default-ignorable code
+/// points, as Unicode's NFKC_Casefold does — so `jo<ZWJ>hn` is `john`, while the joiner an
+/// emoji sequence or a Persian word needs may still be stored.
 pub fn fold(s: &str) -> String {
     if s.is_ascii() {
         return s.to_ascii_lowercase();
     }
-    s.nfd()
+    s.chars()
+        .filter(|c| !default_ignorable(*c))
+        .nfd()
         .default_case_fold()
         .nfkd()
         .default_case_fold()
@@ -40,21 +48,50 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
-/// Control characters no SCIM string may contain: C0 except tab, line feed and carriage
-/// return (addresses carry line breaks), DEL, and C1.
-fn forbidden_control(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties), the characters
+/// NFKC_Casefold removes.
+fn default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{34f}'
+            | '\u{61c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
 }
 
-/// Characters that are invisible or reorder text: zero-width spaces and joiners, the byte
-/// order mark, word joiner, soft hyphen, and the bidirectional controls.
+/// Control characters no SCIM string may contain: C0 except tab, line feed and carriage
+/// return (addresses carry line breaks), and DEL. (C1 characters turn up in legacy HR data as
+/// mis-decoded punctuation; they are refused in identity strings only.)
+fn forbidden_control(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+}
+
+/// Characters that hide or reorder what a person reads: zero-width space, word joiner and the
+/// invisible operators, the byte order mark, the Mongolian vowel separator, the soft hyphen,
+/// and the bidirectional embeddings, overrides and isolates. Not refused: the zero-width
+/// joiner and non-joiner (emoji sequences, Persian spelling) and the LTR/RTL marks
+/// (Hebrew/Arabic names) — `fold` ignores them, so they cannot make a look-alike.
 fn invisible(c: char) -> bool {
     matches!(
         c,
         '\u{ad}'
             | '\u{61c}'
             | '\u{180e}'
-            | '\u{200b}'..='\u{200f}'
+            | '\u{200b}'
             | '\u{202a}'..='\u{202e}'
             | '\u{2060}'..='\u{2064}'
             | '\u{2066}'..='\u{2069}'
@@ -92,7 +129,13 @@ pub fn check_identity(name: &str, s: &str) -> Result<()> {
             "'{name}' starts or ends with white space"
         )));
     }
-    check_length(name, s)
+    check_length(name, s)?;
+    if fold(s).len() > MAX_FOLDED_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "'{name}' is too long once normalized"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the length of a value that is indexed (`externalId`).
@@ -109,17 +152,30 @@ pub fn check_length(name: &str, s: &str) -> Result<()> {
 /// all of them, [`check_identity`] on the names people and identity providers match on,
 /// [`check_length`] on `externalId`.
 pub fn check_resource(kind: ResourceKind, body: &Value) -> Result<()> {
-    check_strings("", body)?;
-    let text = |key: &str| body.get(key).and_then(Value::as_str);
+    check_changes(kind, &Value::Null, body)
+}
+
+/// [`check_resource`] for a change of a stored resource: only the top-level attributes whose
+/// value changes are checked, so that data stored before a rule existed never blocks an
+/// unrelated change (Entra's `active=false` must always reach a user).
+pub fn check_changes(kind: ResourceKind, before: &Value, after: &Value) -> Result<()> {
+    let Some(map) = after.as_object() else {
+        return Ok(());
+    };
     let identity = match kind {
         ResourceKind::User => "userName",
         ResourceKind::Group => "displayName",
     };
-    if let Some(s) = text(identity) {
-        check_identity(identity, s)?;
-    }
-    if let Some(s) = text("externalId") {
-        check_length("externalId", s)?;
+    for (key, value) in map {
+        if before.get(key) == Some(value) {
+            continue;
+        }
+        check_strings(key, value)?;
+        match (key.as_str(), value.as_str()) {
+            (k, Some(s)) if k == identity => check_identity(identity, s)?,
+            ("externalId", Some(s)) => check_length("externalId", s)?,
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -168,6 +224,7 @@ mod tests {
             "a\u{0}b",
             "zero\u{200b}width",
             "bidi\u{202e}txt",
+            "c1\u{92}control",
             "tab\there",
             "line\nbreak",
             " padded",
@@ -181,7 +238,24 @@ mod tests {
             );
         }
         check_identity("userName", "Élodie Müller@example.com").unwrap();
+        // Joiners and direction marks real names and emoji need are kept…
+        check_identity("displayName", "🧑\u{200d}💻 Engineering").unwrap();
+        check_identity("displayName", "کتاب\u{200c}خانه").unwrap();
+        check_identity("displayName", "\u{5e9}\u{5dc}\u{5d5}\u{5dd}\u{200f} team").unwrap();
+        // …and ignored by the comparison, so they cannot make a look-alike.
+        assert_eq!(fold("jo\u{200d}hn"), fold("john"));
+        assert!(check_identity("userName", &"\u{fdfa}".repeat(500)).is_err());
         assert!(check_identity("userName", &"a".repeat(MAX_IDENTITY_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn a_change_is_checked_only_where_it_changes_something() {
+        use serde_json::json;
+        let legacy = json!({"userName": "jdoe@x.com ", "active": true});
+        let disabled = json!({"userName": "jdoe@x.com ", "active": false});
+        check_changes(ResourceKind::User, &legacy, &disabled).unwrap();
+        let renamed = json!({"userName": "jdoe@x.com\u{200b}", "active": true});
+        assert!(check_changes(ResourceKind::User, &legacy, &renamed).is_err());
     }
 
     #[test]
@@ -218,6 +292,7 @@ mod tests {
         check_value("formatted", "1 Main St\r\nSpringfield").unwrap();
         assert!(check_value("title", "a\u{0}").is_err());
         assert!(check_value("title", "a\u{1b}[31m").is_err());
+        check_value("title", "O\u{92}Brien").unwrap();
         assert!(check_value("title", &"x".repeat(MAX_STRING_CHARS + 1)).is_err());
     }
 }

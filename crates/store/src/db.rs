@@ -12,8 +12,22 @@ use std::time::Duration;
 /// far above any indexed lookup or fan-out statement).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Opens a pool. `postgres://…` or `sqlite://path?mode=rwc` / `sqlite::memory:`.
+/// Opens a pool for serving. `postgres://…` or `sqlite://path?mode=rwc` / `sqlite::memory:`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, Some(STATEMENT_TIMEOUT)).await
+}
+
+/// Opens a pool for migrations: no statement timeout (building an index over a large table
+/// may take minutes).
+pub async fn connect_for_migrations(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, 2, None).await
+}
+
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -39,14 +53,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     // No statement may hold a connection longer than STATEMENT_TIMEOUT: one tenant's
     // pathological filter must not keep connections (and CPU) from everybody else. A read
     // cancelled this way is answered `400 tooMany` (`error::read_error`).
-    opts.map_sqlx_postgres_opts(|o| {
-        o.options([
-            ("plan_cache_mode", "force_custom_plan".to_owned()),
-            (
-                "statement_timeout",
-                format!("{}ms", STATEMENT_TIMEOUT.as_millis()),
-            ),
-        ])
+    opts.map_sqlx_postgres_opts(move |o| {
+        let o = o.options([("plan_cache_mode", "force_custom_plan")]);
+        match statement_timeout {
+            Some(t) => o.options([("statement_timeout", format!("{}ms", t.as_millis()))]),
+            None => o,
+        }
     });
     let db = Database::connect(opts).await?;
     Ok(db)

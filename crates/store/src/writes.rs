@@ -404,8 +404,18 @@ impl Directory {
         current: &StoredResource,
         body: Value,
     ) -> Result<StoredResource, Abort> {
-        // Replace and PATCH results alike: one check for both databases, before any write.
-        scim::text::check_resource(cmd.kind, &body).map_err(Abort::Refused)?;
+        // Replace and PATCH results alike: one check for both databases, before any write —
+        // of what changes only, so data stored before a rule existed never blocks an
+        // unrelated change such as Entra's `active=false`.
+        scim::text::check_changes(cmd.kind, &current.body, &body).map_err(Abort::Refused)?;
+        // The folded key is rewritten only when the name changes: a key that an older folding
+        // left in place (see the caseless-fold migration) must not turn every later change of
+        // the resource into a 409.
+        let identity = match cmd.kind {
+            ResourceKind::User => "userName",
+            ResourceKind::Group => "displayName",
+        };
+        let renamed = current.body.get(identity) != body.get(identity);
         let t = now();
         let version = current.version + 1;
         let search = search_document(&self.registry, cmd.kind, &body);
@@ -413,8 +423,12 @@ impl Directory {
             ResourceKind::User => {
                 let user_name = text(&body, "userName").unwrap_or_default();
                 match_index::reindex(txn, cmd.tenant, current.id, &search).await?;
-                user::Entity::update_many()
-                    .col_expr(user::Column::UserNameFold, Expr::value(fold(&user_name)))
+                let mut update = user::Entity::update_many();
+                if renamed {
+                    update =
+                        update.col_expr(user::Column::UserNameFold, Expr::value(fold(&user_name)));
+                }
+                update
                     .col_expr(user::Column::UserName, Expr::value(user_name))
                     .col_expr(
                         user::Column::ExternalId,
@@ -440,8 +454,12 @@ impl Directory {
             }
             ResourceKind::Group => {
                 let display = text(&body, "displayName").unwrap_or_default();
-                group::Entity::update_many()
-                    .col_expr(group::Column::DisplayNameFold, Expr::value(fold(&display)))
+                let mut update = group::Entity::update_many();
+                if renamed {
+                    update = update
+                        .col_expr(group::Column::DisplayNameFold, Expr::value(fold(&display)));
+                }
+                update
                     .col_expr(group::Column::DisplayName, Expr::value(display))
                     .col_expr(
                         group::Column::ExternalId,

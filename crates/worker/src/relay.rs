@@ -132,6 +132,8 @@ impl Relay {
     pub async fn run(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let pause = match self.work_once().await {
+                // Nothing confirmed (the broker is away): do not hammer it.
+                Ok(RelayOutcome::Published(0)) => self.poll.max(Duration::from_millis(500)),
                 Ok(RelayOutcome::Published(_)) => continue,
                 Ok(RelayOutcome::Idle) => self.poll,
                 Err(status) => {

@@ -68,15 +68,25 @@ async fn two_tenants_on_the_distributed_roles_cannot_see_or_change_each_other() 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_creates_the_default_tenant_once_and_operators_manage_tokens() {
     let serve = Serve::start_with(&[("BLOGIN_SCIM_TOKEN_CACHE_TTL_SECS", "1".into())]).await;
-    // First start printed the default tenant's Base URL and token.
+    // First start printed the default tenant's Base URL; with no terminal, the token went to a
+    // file only this user can read, never to the (logged) output.
     let out = &serve.first_start_stdout;
-    let token = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Secret Token:").map(str::trim))
-        .expect("first start prints the token")
-        .to_owned();
+    let file = serve.data_dir.join("initial-credentials.json");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let token = written["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("bscim_"));
+    assert!(
+        !out.contains(&token),
+        "the token must not be in the output: {out}"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     let base = format!("{}/scim/v2/default", serve.root);
     assert!(out.contains(&base), "{out}");
+    assert_eq!(written["base_url"], base.as_str());
     let default = Scim::with_token(&base, &token);
     assert_eq!(default.get("/Users").await.status, 200);
 

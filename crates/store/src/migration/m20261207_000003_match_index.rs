@@ -31,6 +31,12 @@ const BATCH: u64 = 1_000;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too: a backfill cut short must leave nothing behind, or the
+    /// next start would find the table (or the index swap) half done.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()

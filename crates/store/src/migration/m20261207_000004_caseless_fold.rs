@@ -4,8 +4,10 @@
 //! recomputed. Only rows whose folded form changes are written (all-ASCII data is untouched).
 //!
 //! Two existing accounts that the new folding makes equal (`straße` and `STRASSE`) cannot both
-//! take the new key under the unique index: the later one keeps its old key, stays usable,
-//! and is reported in the migration's log so an operator can merge or rename it.
+//! take the new key under the unique index: the later one keeps its old key (its search
+//! document and matching index are still rewritten, and writes keep a key unless the name
+//! changes, so it stays usable) and is reported in the migration's log so an operator can
+//! merge or rename it. Savepoints are taken only for rows whose key changes.
 
 use crate::match_index;
 use crate::search::{fold, search_document};
@@ -80,21 +82,19 @@ async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> 
                 continue;
             }
             let display_fold = body.get("displayName").and_then(Value::as_str).map(fold);
-            // A savepoint per row: a key the new folding makes collide fails alone.
-            let sp = db.begin().await?;
-            let update = match kind {
+            // First what cannot collide: the search document, the users' displayName key, the
+            // matching index — so every row gets the new comparisons, whatever happens below.
+            let search_update = match kind {
                 ResourceKind::User => Statement::from_sql_and_values(
                     backend,
                     format!(
-                        "UPDATE users SET user_name_fold = {}, display_name_fold = {}, search = {} WHERE tenant_id = {} AND id = {}",
+                        "UPDATE users SET display_name_fold = {}, search = {} WHERE tenant_id = {} AND id = {}",
                         p(backend, 1),
                         p(backend, 2),
                         p(backend, 3),
-                        p(backend, 4),
-                        p(backend, 5)
+                        p(backend, 4)
                     ),
                     vec![
-                        new_fold.clone().into(),
                         display_fold.into(),
                         search.clone().into(),
                         tenant.into(),
@@ -104,39 +104,54 @@ async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> 
                 ResourceKind::Group => Statement::from_sql_and_values(
                     backend,
                     format!(
-                        "UPDATE groups SET display_name_fold = {}, search = {} WHERE tenant_id = {} AND id = {}",
+                        "UPDATE groups SET search = {} WHERE tenant_id = {} AND id = {}",
                         p(backend, 1),
                         p(backend, 2),
-                        p(backend, 3),
-                        p(backend, 4)
+                        p(backend, 3)
                     ),
-                    vec![
-                        new_fold.clone().into(),
-                        search.clone().into(),
-                        tenant.into(),
-                        id.into(),
-                    ],
+                    vec![search.clone().into(), tenant.into(), id.into()],
                 ),
             };
-            match sp.execute_raw(update).await {
-                Ok(_) => {
-                    if kind == ResourceKind::User {
-                        match_index::reindex(&sp, tenant, id, &search)
-                            .await
-                            .map_err(|e| DbErr::Custom(e.to_string()))?;
-                    }
-                    sp.commit().await?;
-                }
-                Err(e) => {
+            db.execute_raw(search_update).await?;
+            if kind == ResourceKind::User {
+                match_index::reindex(db, tenant, id, &search)
+                    .await
+                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+            }
+            if new_fold == old_fold {
+                continue;
+            }
+            // Then the unique key, in a savepoint: a key the new folding makes collide fails
+            // alone (the row keeps its old key; writes leave a key alone unless the name
+            // changes), anything else fails the migration.
+            let fold_update = Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE {table} SET {fold_col} = {} WHERE tenant_id = {} AND id = {}",
+                    p(backend, 1),
+                    p(backend, 2),
+                    p(backend, 3)
+                ),
+                vec![new_fold.into(), tenant.into(), id.into()],
+            );
+            let sp = db.begin().await?;
+            match sp.execute_raw(fold_update).await {
+                Ok(_) => sp.commit().await?,
+                Err(e)
+                    if matches!(
+                        e.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+                {
                     sp.rollback().await?;
                     tracing::warn!(
                         tenant_id = %tenant,
                         resource_type = kind.name(),
                         resource_id = %id,
-                        error.message = %e,
                         "kept the old folded key: another resource of the tenant already has the new one (merge or rename them)"
                     );
                 }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -144,6 +159,12 @@ async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> 
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too: a backfill cut short must leave nothing behind, or the
+    /// next start would find the table (or the index swap) half done.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         refold(m, ResourceKind::User).await?;
         refold(m, ResourceKind::Group).await
