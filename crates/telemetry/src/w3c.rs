@@ -188,6 +188,8 @@ mod tests {
             tracestate("acme@vendor=x").as_deref(),
             Some("acme@vendor=x")
         );
+        // White space around a list member is optional white space, not part of the value.
+        assert_eq!(tracestate("k=v , l=w\t").as_deref(), Some("k=v,l=w"));
         let too_many = (0..33)
             .map(|i| format!("k{i}=v"))
             .collect::<Vec<_>>()
@@ -199,7 +201,7 @@ mod tests {
             "Upper=x",
             "k=a,b",
             "k=x\u{7f}",
-            "k=trailing ",
+            "k=tab\tinside",
             too_many.as_str(),
             too_long.as_str(),
         ] {
