@@ -26,6 +26,15 @@ pub const MAX_STRING_CHARS: usize = 16_384;
 /// the value and its folded copy are indexed, and must fit any database's index entry.
 pub const MAX_IDENTITY_CHARS: usize = 512;
 
+/// Most values one multi-valued attribute may hold (`emails`, `phoneNumbers`, `roles`, …;
+/// group members are stored apart: callers check a group's body without them). Bounds the work a PATCH's filtered
+/// operations can cause: at most 1,000 operations × this many values.
+pub const MAX_VALUES: usize = 250;
+
+/// Largest stored resource body, in bytes of JSON (group members not included): identity
+/// providers send a few KB; this bounds what one list page can hold.
+pub const MAX_RESOURCE_BYTES: usize = 64 * 1024;
+
 /// Longest folded identity string, in bytes: what the unique index holds. NFKC can expand a
 /// character many times (U+FDFA becomes 18), so the character limit alone does not bound it.
 pub const MAX_FOLDED_BYTES: usize = 2_000;
@@ -166,10 +175,20 @@ pub fn check_changes(kind: ResourceKind, before: &Value, after: &Value) -> Resul
         ResourceKind::User => "userName",
         ResourceKind::Group => "displayName",
     };
+    // A resource over the size limit may not grow (one stored before the limit still takes
+    // changes that do not enlarge it).
+    let size = |v: &Value| serde_json::to_vec(v).map_or(0, |b| b.len());
+    let after_size = size(after);
+    if after_size > MAX_RESOURCE_BYTES && after_size > size(before) {
+        return Err(ScimError::invalid_value(format!(
+            "the resource would be {after_size} bytes; at most {MAX_RESOURCE_BYTES} are stored"
+        )));
+    }
     for (key, value) in map {
         if before.get(key) == Some(value) {
             continue;
         }
+        check_counts(key, value)?;
         check_strings(key, value)?;
         match (key.as_str(), value.as_str()) {
             (k, Some(s)) if k == identity => check_identity(identity, s)?,
@@ -178,6 +197,20 @@ pub fn check_changes(kind: ResourceKind, before: &Value, after: &Value) -> Resul
         }
     }
     Ok(())
+}
+
+/// No array below `v` holds more than [`MAX_VALUES`] values.
+fn check_counts(path: &str, v: &Value) -> Result<()> {
+    match v {
+        Value::Array(items) if items.len() > MAX_VALUES => Err(ScimError::invalid_value(format!(
+            "'{path}' has {} values; at most {MAX_VALUES} are accepted",
+            items.len()
+        ))),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_counts(&format!("{path}.{k}"), v)),
+        _ => Ok(()),
+    }
 }
 
 fn check_strings(path: &str, v: &Value) -> Result<()> {
@@ -246,6 +279,23 @@ mod tests {
         assert_eq!(fold("jo\u{200d}hn"), fold("john"));
         assert!(check_identity("userName", &"\u{fdfa}".repeat(500)).is_err());
         assert!(check_identity("userName", &"a".repeat(MAX_IDENTITY_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn values_per_attribute_and_resource_size_are_bounded() {
+        use serde_json::json;
+        let emails: Vec<Value> = (0..MAX_VALUES + 1)
+            .map(|i| json!({"value": format!("u{i}@x.com")}))
+            .collect();
+        let many = json!({"userName": "u", "emails": emails});
+        assert!(check_resource(ResourceKind::User, &many).is_err());
+        let big = json!({"userName": "u", "title": "t".repeat(16_000), "nickName": "n".repeat(16_000),
+            "displayName": "d".repeat(16_000), "profileUrl": "p".repeat(16_000), "locale": "l".repeat(16_000)});
+        assert!(check_resource(ResourceKind::User, &big).is_err());
+        // A stored oversized resource still takes a change that does not enlarge it.
+        let mut smaller = big.clone();
+        smaller["locale"] = json!("en-US");
+        check_changes(ResourceKind::User, &big, &smaller).unwrap();
     }
 
     #[test]

@@ -132,3 +132,40 @@ both!(
         );
     }
 );
+
+both!(
+    attribute_values_and_resource_size_are_bounded_but_group_members_are_not,
+    |fx: Fixture| async move {
+        let emails: Vec<serde_json::Value> = (0..251)
+            .map(|i| json!({"value": format!("many{i}@example.com")}))
+            .collect();
+        assert_eq!(
+            create_status(
+                &fx,
+                User,
+                json!({"userName": "many@example.com", "emails": emails})
+            )
+            .await,
+            400
+        );
+        let huge = json!({"userName": "huge@example.com", "title": "t".repeat(16_000),
+            "nickName": "n".repeat(16_000), "displayName": "d".repeat(16_000),
+            "profileUrl": "p".repeat(16_000), "locale": "l".repeat(16_000)});
+        assert_eq!(create_status(&fx, User, huge).await, 400);
+        // Members are rows of their own: a group of 1,000 is fine.
+        let mut members = Vec::new();
+        for i in 0..1_000 {
+            members
+                .push(json!({"value": fx.user(&format!("m{i}@example.com")).await.id.to_string()}));
+        }
+        assert_eq!(
+            create_status(
+                &fx,
+                Group,
+                json!({"displayName": "Everyone", "members": members})
+            )
+            .await,
+            201
+        );
+    }
+);
