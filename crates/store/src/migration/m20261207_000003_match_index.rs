@@ -5,7 +5,6 @@
 //! users are indexed here, in batches.
 
 use crate::match_index;
-use sea_orm::{ConnectionTrait, Statement};
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug)]
@@ -25,9 +24,6 @@ enum UserMatch {
     ValueHash,
     UserId,
 }
-
-/// Users read per backfill batch.
-const BATCH: u64 = 1_000;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -100,38 +96,9 @@ impl MigrationTrait for Migration {
         }
 
         let db = m.get_connection();
-        let backend = db.get_database_backend();
         let mut after: Option<(uuid::Uuid, uuid::Uuid)> = None;
         loop {
-            let (sql, values) = match after {
-                None => (
-                    format!(
-                        "SELECT tenant_id, id, search FROM users ORDER BY tenant_id, id LIMIT {BATCH}"
-                    ),
-                    Vec::new(),
-                ),
-                Some((t, id)) => (
-                    format!(
-                        // A row-value comparison: one index range scan on both databases
-                        // (an OR of two conditions was a scan per batch on PostgreSQL).
-                        "SELECT tenant_id, id, search FROM users WHERE (tenant_id, id) > ({p1}, {p2}) ORDER BY tenant_id, id LIMIT {BATCH}",
-                        p1 = if backend == sea_orm::DbBackend::Postgres {
-                            "$1"
-                        } else {
-                            "?1"
-                        },
-                        p2 = if backend == sea_orm::DbBackend::Postgres {
-                            "$2"
-                        } else {
-                            "?2"
-                        },
-                    ),
-                    vec![t.into(), id.into()],
-                ),
-            };
-            let rows = db
-                .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-                .await?;
+            let rows = super::next_batch(db, "users", "search", after).await?;
             if rows.is_empty() {
                 return Ok(());
             }

@@ -9,10 +9,11 @@
 //! changes, so it stays usable) and is reported in the migration's log so an operator can
 //! merge or rename it. Savepoints are taken only for rows whose key changes.
 
+use super::placeholder as p;
 use crate::match_index;
 use crate::search::{fold, search_document};
 use scim::schema::{Registry, ResourceKind};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use sea_orm_migration::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
@@ -26,17 +27,6 @@ impl MigrationName for Migration {
     }
 }
 
-/// Rows read per batch.
-const BATCH: u64 = 1_000;
-
-fn p(backend: DbBackend, n: usize) -> String {
-    if backend == DbBackend::Postgres {
-        format!("${n}")
-    } else {
-        format!("?{n}")
-    }
-}
-
 async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> {
     let db = m.get_connection();
     let backend = db.get_database_backend();
@@ -45,26 +35,10 @@ async fn refold(m: &SchemaManager<'_>, kind: ResourceKind) -> Result<(), DbErr> 
         ResourceKind::User => ("users", "user_name", "user_name_fold"),
         ResourceKind::Group => ("groups", "display_name", "display_name_fold"),
     };
+    let columns = format!("{name_col} AS name, {fold_col} AS folded, body, search");
     let mut after: Option<(Uuid, Uuid)> = None;
     loop {
-        let (cond, values) = match after {
-            None => (String::new(), Vec::new()),
-            Some((t, id)) => (
-                format!(
-                    // Row values: an index range scan on both databases.
-                    "WHERE (tenant_id, id) > ({p1}, {p2})",
-                    p1 = p(backend, 1),
-                    p2 = p(backend, 2)
-                ),
-                vec![t.into(), id.into()],
-            ),
-        };
-        let sql = format!(
-            "SELECT tenant_id, id, {name_col} AS name, {fold_col} AS folded, body, search FROM {table} {cond} ORDER BY tenant_id, id LIMIT {BATCH}"
-        );
-        let rows = db
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
+        let rows = super::next_batch(db, table, &columns, after).await?;
         if rows.is_empty() {
             return Ok(());
         }
