@@ -9,6 +9,7 @@ mod groups;
 mod health;
 mod isolation;
 mod protocol;
+mod read_slots;
 mod search;
 mod support;
 mod users;
