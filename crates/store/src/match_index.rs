@@ -15,13 +15,11 @@
 
 use crate::entity::user_match;
 use crate::error::StoreResult;
+use scim::schema::ENTERPRISE_USER;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-/// The enterprise extension's schema URN.
-pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// An indexed attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +52,7 @@ pub(crate) fn rows(tenant: Uuid, user: Uuid, search: &Value) -> Vec<user_match::
         );
     }
     if let Some(n) = search
-        .get(ENTERPRISE)
+        .get(ENTERPRISE_USER)
         .and_then(|x| x.get("employeeNumber"))
         .and_then(Value::as_str)
     {
@@ -123,7 +121,7 @@ mod tests {
         let (t, u) = (Uuid::nil(), Uuid::nil());
         let search = json!({
             "emails": [{"value": "a@x.com", "type": "work"}, {"value": "a@x.com", "type": "home"}, {"type": "other"}],
-            ENTERPRISE: {"employeeNumber": "701984"}
+            ENTERPRISE_USER: {"employeeNumber": "701984"}
         });
         let rows = rows(t, u, &search);
         let got: Vec<(i16, i64)> = rows

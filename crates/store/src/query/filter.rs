@@ -208,7 +208,9 @@ impl Translator<'_> {
         }
         match (keys, sub) {
             ([a], Some("value")) if a == "emails" => Some(match_index::Attr::EmailValue),
-            ([schema, a], None) if schema == match_index::ENTERPRISE && a == "employeeNumber" => {
+            ([schema, a], None)
+                if schema == scim::schema::ENTERPRISE_USER && a == "employeeNumber" =>
+            {
                 Some(match_index::Attr::EmployeeNumber)
             }
             _ => None,
