@@ -160,10 +160,11 @@ def policy(path, rendered):
             for e in c.get("env", []):
                 ref = e.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
-                    if ref["name"] != "blogin-scim-secrets" or ref["key"] not in ("database-url", "amqp-url"):
+                    if ref["name"] != "blogin-scim-secrets" or ref["key"] not in ("database-url", "amqp-url", "role-secret"):
                         err(f"{name}: unexpected secret reference {ref}")
                     comp = labels.get("app.kubernetes.io/component")
-                    allowed = {"database-url": {"store", "migrate"}, "amqp-url": {"gateway", "worker"}}[ref["key"]]
+                    allowed = {"database-url": {"store", "migrate"}, "amqp-url": {"gateway", "worker"},
+                               "role-secret": {"store", "gateway", "worker"}}[ref["key"]]
                     if comp not in allowed:
                         err(f"{name}: the {comp} role must not get {ref['key']}")
             if w["kind"] == "Deployment":

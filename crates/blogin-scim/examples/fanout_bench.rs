@@ -4,8 +4,10 @@
 //! store's `FanoutLag`. Run it against the distributed roles with 1 and with 2 workers.
 //!
 //! ```sh
-//! cargo run --release -p blogin-scim --example fanout_bench -- BASE_URL TOKEN STORE_URL [N=10000]
+//! BLOGIN_SCIM_ROLE_SECRET=… cargo run --release -p blogin-scim --example fanout_bench -- BASE_URL TOKEN STORE_URL [N=10000]
 //! ```
+//!
+//! (the store admits only callers presenting the deployment's role secret).
 
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 use serde_json::json;
@@ -25,7 +27,15 @@ async fn main() -> anyhow::Result<()> {
     );
     let n: usize = args.get(4).map_or(Ok(10_000), |s| s.parse())?;
     let http = reqwest::Client::new();
-    let mut store = DirectoryServiceClient::connect(store_url).await?;
+    let secret = std::env::var("BLOGIN_SCIM_ROLE_SECRET")
+        .map_err(|_| anyhow::anyhow!("set BLOGIN_SCIM_ROLE_SECRET to the store's role secret"))?;
+    let mut store = DirectoryServiceClient::new(
+        scim_wire::role_auth::PresentSecret::new(Some(&secret))?.wrap(
+            tonic::transport::Endpoint::from_shared(store_url)?
+                .connect()
+                .await?,
+        ),
+    );
     let run = uuid::Uuid::new_v4().simple().to_string();
 
     // Seed N users (not timed).

@@ -42,8 +42,13 @@ pub(crate) struct Settings {
     pub(crate) queue_prefix: String,
     /// gRPC address the `store` role listens on.
     pub(crate) store_listen: SocketAddr,
-    /// gRPC URL of the store, for `gateway`, `worker` and `tenant --remote`.
+    /// gRPC URL of the store, for `gateway`, `worker` and `tenant --store-url`.
     pub(crate) store_url: String,
+    /// Shared secret of the distributed roles (≥ 32 characters, e.g. `openssl rand -hex 32`):
+    /// the store admits only gRPC calls that present it, and the worker applies only commands
+    /// the gateway signed with it. Required by `store`, `gateway`, `worker` and
+    /// `tenant --store-url`; `serve` needs none (no socket between its parts).
+    pub(crate) role_secret: Option<String>,
     /// HTTP address of `/healthz` and `/readyz` for the `worker` and `store` roles (the
     /// gateway serves them on `listen`).
     pub(crate) health_listen: SocketAddr,
@@ -97,6 +102,7 @@ impl Default for Settings {
             queue_prefix: "scim".to_owned(),
             store_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             store_url: "http://127.0.0.1:50051".to_owned(),
+            role_secret: None,
             health_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             metrics_listen: None,
             request_timeout_secs: 25,
@@ -199,12 +205,23 @@ impl Settings {
         }
     }
 
+    /// The role secret, which the distributed roles cannot run without.
+    pub(crate) fn role_secret(&self) -> anyhow::Result<&str> {
+        self.role_secret.as_deref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "role_secret is not set: the store, gateway and worker share a secret \
+                 (≥ 32 characters) — set BLOGIN_SCIM_ROLE_SECRET, e.g. to `openssl rand -hex 32`"
+            )
+        })
+    }
+
     /// The settings as printed at start: passwords in URLs replaced by `[REDACTED]`.
     pub(crate) fn redacted(&self) -> String {
         let mut copy = self.clone();
         copy.database_url = copy.database_url.as_deref().map(redact_url);
         copy.amqp_url = redact_url(&copy.amqp_url);
         copy.otlp_endpoint = copy.otlp_endpoint.as_deref().map(redact_url);
+        copy.role_secret = copy.role_secret.as_ref().map(|_| "[REDACTED]".to_owned());
         serde_json::to_string(&copy).unwrap_or_default()
     }
 }
@@ -223,6 +240,7 @@ fn known_keys() -> Vec<&'static str> {
         "queue_prefix",
         "store_listen",
         "store_url",
+        "role_secret",
         "health_listen",
         "metrics_listen",
         "request_timeout_secs",

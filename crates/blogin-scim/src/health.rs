@@ -76,7 +76,7 @@ async fn metrics() -> impl axum::response::IntoResponse {
 }
 
 /// Whether the store behind `channel` reports its DirectoryService as serving.
-pub(crate) async fn store_ready(channel: tonic::transport::Channel) -> Result<(), String> {
+pub(crate) async fn store_ready(channel: scim_wire::role_auth::StoreChannel) -> Result<(), String> {
     use tonic_health::pb::health_check_response::ServingStatus;
     let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
     let request = tonic_health::pb::HealthCheckRequest {

@@ -7,11 +7,12 @@ use anyhow::Context;
 use scim_bus::amqp::{AmqpBus, AmqpConfig};
 use scim_bus::{CommandConsumer, Topology};
 use scim_gateway::{AppState, Gateway, GatewayConfig};
+use scim_wire::role_auth::{PresentSecret, RequireSecret, StoreChannel};
 use scim_worker::{FanoutWorker, Relay, Worker, WorkerConfig, keep_consuming};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 /// The gateway's settings.
 pub(crate) fn gateway_config(s: &Settings) -> GatewayConfig {
@@ -40,13 +41,17 @@ pub(crate) fn worker_config(s: &Settings) -> WorkerConfig {
     }
 }
 
-/// A lazily connecting channel to the store role (tonic reconnects on its own).
-pub(crate) fn store_channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())
+/// A lazily connecting channel to the store role (tonic reconnects on its own) that presents
+/// the role secret on every call.
+pub(crate) fn store_channel(url: &str, secret: &str) -> anyhow::Result<StoreChannel> {
+    let channel = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("store_url {url} is not a valid URL"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
-        .connect_lazy())
+        .connect_lazy();
+    Ok(PresentSecret::new(Some(secret))
+        .context("role_secret")?
+        .wrap(channel))
 }
 
 /// Connects to RabbitMQ, retrying (the broker may start after us) until `shutdown`.
@@ -58,6 +63,7 @@ async fn connect_bus(s: &Settings, shutdown: &CancellationToken) -> anyhow::Resu
             ..Topology::default()
         },
         prefetch: u16::try_from(s.worker_concurrency.max(1)).unwrap_or(u16::MAX),
+        signing_key: Some(scim_bus::SigningKey::from_role_secret(s.role_secret()?)),
         ..AmqpConfig::default()
     };
     let mut pause = Duration::from_millis(250);
@@ -78,7 +84,7 @@ async fn connect_bus(s: &Settings, shutdown: &CancellationToken) -> anyhow::Resu
 
 /// `gateway`: the SCIM API; reads over gRPC, writes over RabbitMQ.
 pub(crate) async fn gateway(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let channel = store_channel(&s.store_url)?;
+    let channel = store_channel(&s.store_url, s.role_secret()?)?;
     let bus = connect_bus(&s, &shutdown).await?;
     let client = bus
         .client()
@@ -106,8 +112,11 @@ pub(crate) async fn gateway(s: Settings, shutdown: CancellationToken) -> anyhow:
 
 /// `worker`: consumes commands and applies them through the store.
 pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let channel = store_channel(&s.store_url)?;
+    let channel = store_channel(&s.store_url, s.role_secret()?)?;
     let bus = connect_bus(&s, &shutdown).await?;
+    // Replies and fan-out publishes on a connection of their own: under a broker resource
+    // alarm RabbitMQ blocks publishing connections, and the consuming one must keep acking.
+    let publishing = connect_bus(&s, &shutdown).await?;
     let ready: health::ReadyCheck = {
         let (channel, bus) = (channel.clone(), bus.clone());
         Arc::new(move || {
@@ -122,7 +131,7 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
     tracing::info!(health = %addr, "worker consuming {}", Topology { prefix: s.queue_prefix.clone(), ..Topology::default() }.commands());
     // Membership fan-out beside the commands: this worker's outbox relay (the store leases
     // items, so any number of relays share the outbox) and the job consumer.
-    let publisher = bus
+    let publisher = publishing
         .publisher()
         .await
         .context("while opening the fan-out publisher")?;
@@ -177,9 +186,9 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
     worker
         .run_reconnecting(
             || {
-                let bus = bus.clone();
+                let (bus, publishing) = (bus.clone(), publishing.clone());
                 async move {
-                    bus.consumer()
+                    bus.consumer_replying_via(&publishing)
                         .await
                         .map(|c| Box::new(c) as Box<dyn CommandConsumer>)
                 }
@@ -191,6 +200,7 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
     let _ = fanout_task.await;
     let _ = gauges_task.await;
     bus.close().await;
+    publishing.close().await;
     let _ = health_task.await;
     tracing::info!("worker stopped");
     Ok(())
@@ -200,7 +210,7 @@ pub(crate) async fn worker(s: Settings, shutdown: CancellationToken) -> anyhow::
 /// `metrics_listen` when it is set; the task ends on `shutdown`.
 pub(crate) async fn spawn_metrics(
     s: &Settings,
-    store: Channel,
+    store: StoreChannel,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(addr) = s.metrics_listen else {
@@ -244,11 +254,12 @@ pub(crate) fn report_pool(conn: &scim_store::db::Connection) {
 
 /// `store`: the gRPC DirectoryService over the database.
 pub(crate) async fn store(s: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let secret = RequireSecret::new(s.role_secret()?).context("role_secret")?;
     let url = s.embedded_database_url();
     let conn = crate::database::open(&url, s.database_pool).await?;
     report_pool(&conn);
     let dir = crate::database::serving_directory(&url, conn.clone(), s.background_pool).await?;
-    let server = scim_store::server::StoreServer::bind(s.store_listen, dir.clone())
+    let server = scim_store::server::StoreServer::bind(s.store_listen, dir.clone(), secret)
         .await
         .with_context(|| format!("while binding {}", s.store_listen))?;
     let grpc_addr = server.local_addr()?;

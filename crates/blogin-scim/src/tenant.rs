@@ -9,10 +9,10 @@ use crate::config::Settings;
 use crate::serve::SERVE_FILE;
 use anyhow::Context as _;
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use scim_wire::role_auth::StoreChannel;
 use serde_json::json;
 use std::io::IsTerminal as _;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 /// The tenant `serve` creates on first start.
 const DEFAULT_TENANT: &str = "default";
@@ -21,7 +21,7 @@ const DEFAULT_TENANT: &str = "default";
 pub(crate) async fn run(s: Settings, args: TenantArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let (channel, local) = match &args.store_url {
-        Some(url) => (crate::roles::store_channel(url)?, None),
+        Some(url) => (crate::roles::store_channel(url, s.role_secret()?)?, None),
         None => {
             let conn = crate::database::open(&s.embedded_database_url(), 2).await?;
             let (channel, task) = scim_store::server::in_process(
@@ -43,7 +43,7 @@ pub(crate) async fn run(s: Settings, args: TenantArgs) -> anyhow::Result<()> {
 async fn act(
     s: &Settings,
     args: &TenantArgs,
-    mut client: DirectoryServiceClient<Channel>,
+    mut client: DirectoryServiceClient<StoreChannel>,
 ) -> anyhow::Result<()> {
     let root = base_url_root(s);
     match &args.action {
@@ -314,7 +314,7 @@ fn terminal_safe(s: &str) -> String {
 
 /// The id of the tenant `slug` (an unknown name is an error).
 async fn tenant_id_of(
-    client: &mut DirectoryServiceClient<Channel>,
+    client: &mut DirectoryServiceClient<StoreChannel>,
     slug: &str,
 ) -> anyhow::Result<String> {
     client
@@ -336,7 +336,7 @@ async fn tenant_id_of(
 /// (a service manager, a container whose logs are kept) into `initial-credentials.json` in
 /// the data directory, readable by this user only — never into a log.
 pub(crate) async fn ensure_default(
-    channel: Channel,
+    channel: StoreChannel,
     root: &str,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<()> {

@@ -61,6 +61,10 @@ pub struct AmqpConfig {
     /// connecting and declaring. A command request waits for its confirm as long as for its
     /// reply (its own timeout).
     pub confirm_timeout: Duration,
+    /// Signs published commands and replies and refuses unsigned or wrongly signed ones
+    /// ([`crate::SigningKey`]); `None` (tests, a broker no one else reaches) neither signs nor
+    /// checks.
+    pub signing_key: Option<crate::SigningKey>,
 }
 
 impl Default for AmqpConfig {
@@ -71,6 +75,7 @@ impl Default for AmqpConfig {
             prefetch: 16,
             delivery_limit: 10,
             confirm_timeout: Duration::from_secs(5),
+            signing_key: None,
         }
     }
 }
@@ -83,6 +88,7 @@ impl fmt::Debug for AmqpConfig {
             .field("prefetch", &self.prefetch)
             .field("delivery_limit", &self.delivery_limit)
             .field("confirm_timeout", &self.confirm_timeout)
+            .field("signing_key", &self.signing_key)
             .finish()
     }
 }
@@ -144,6 +150,9 @@ struct Shared {
     /// The names of [`AmqpConfig::topology`], checked once to fit AMQP's short strings.
     names: Names,
     link: tokio::sync::Mutex<Link>,
+    /// The channel replies to commands are published on, when consumers of another bus
+    /// reply through this one ([`AmqpBus::consumer_replying_via`]).
+    reply_channel: tokio::sync::Mutex<Option<Channel>>,
     closed: AtomicBool,
 }
 
@@ -352,6 +361,17 @@ impl Shared {
             .map_err(|e| unavailable("opening a channel", e))
     }
 
+    /// The open reply channel, or a new one on the live connection.
+    async fn reply_channel(&self) -> Result<Channel, BusError> {
+        let mut current = self.reply_channel.lock().await;
+        if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let channel = self.channel(false).await?;
+        *current = Some(channel.clone());
+        Ok(channel)
+    }
+
     /// Ready messages in `queue` (passive declare, on a throwaway channel since a missing
     /// queue closes the channel).
     async fn message_count(&self, queue: &ShortString) -> Result<u32, BusError> {
@@ -380,6 +400,7 @@ impl AmqpBus {
                 config,
                 names,
                 link: tokio::sync::Mutex::new(Link::default()),
+                reply_channel: tokio::sync::Mutex::new(None),
                 closed: AtomicBool::new(false),
             }),
         };
@@ -417,7 +438,15 @@ impl AmqpBus {
     /// deliveries at most (`0`: no limit). While the broker is unreachable it fails after
     /// waiting out [`RECONNECT_BACKOFF`], so a worker retrying in a loop does not spin.
     pub async fn consumer_with_prefetch(&self, prefetch: u16) -> Result<AmqpConsumer, BusError> {
-        AmqpConsumer::open(&self.shared, prefetch).await
+        AmqpConsumer::open(&self.shared, prefetch, &self.shared).await
+    }
+
+    /// A consumer of the command queue (with [`AmqpConfig::prefetch`]) that publishes its
+    /// replies through `replies` — another connection. RabbitMQ blocks a connection that
+    /// publishes while a resource alarm lasts, and a blocked connection carries no acks
+    /// either; the consuming connection then never publishes, so it keeps settling deliveries.
+    pub async fn consumer_replying_via(&self, replies: &AmqpBus) -> Result<AmqpConsumer, BusError> {
+        AmqpConsumer::open(&self.shared, self.shared.config.prefetch, &replies.shared).await
     }
 
     /// A consumer of the fan-out queue with [`AmqpConfig::prefetch`].

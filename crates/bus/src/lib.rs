@@ -47,6 +47,9 @@ use std::time::{Duration, SystemTime};
 
 pub mod amqp;
 pub mod memory;
+mod signing;
+
+pub use signing::SigningKey;
 
 /// Message headers that travel with a command (W3C trace context, tenant id, …). Keys are
 /// lowercase ASCII; values are text. Never tokens or personal data.

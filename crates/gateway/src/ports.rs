@@ -15,12 +15,12 @@ use async_trait::async_trait;
 use scim::ScimError;
 use scim_wire::pb;
 use scim_wire::pb::directory_service_client::DirectoryServiceClient;
+use scim_wire::role_auth::StoreChannel;
 use scim_wire::status::{is_transient, scim_error};
 use sha2::Digest as _;
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
-use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -89,17 +89,17 @@ const READY_TIMEOUT: Duration = Duration::from_secs(3);
 /// [`DirectoryReads`] over the DirectoryService gRPC client.
 #[derive(Debug, Clone)]
 pub struct GrpcDirectory {
-    channel: Channel,
+    channel: StoreChannel,
     timeout: Duration,
 }
 
 impl GrpcDirectory {
     /// Reads over `channel`, each call bounded by `timeout`.
-    pub fn new(channel: Channel, timeout: Duration) -> Self {
+    pub fn new(channel: StoreChannel, timeout: Duration) -> Self {
         Self { channel, timeout }
     }
 
-    fn client(&self) -> DirectoryServiceClient<Channel> {
+    fn client(&self) -> DirectoryServiceClient<StoreChannel> {
         DirectoryServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_STORE_MESSAGE)
     }

@@ -45,7 +45,7 @@ impl AppState {
     /// The production state: reads over the store's gRPC `channel`, writes through `commands`.
     pub fn new(
         config: GatewayConfig,
-        store: tonic::transport::Channel,
+        store: scim_wire::role_auth::StoreChannel,
         commands: Arc<dyn CommandClient>,
     ) -> Self {
         let reads = Arc::new(GrpcDirectory::new(store, config.request_timeout));

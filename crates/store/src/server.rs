@@ -6,26 +6,35 @@
 use crate::directory::Directory;
 use crate::grpc::DirectoryGrpc;
 use scim_wire::pb::directory_service_server::DirectoryServiceServer;
+use scim_wire::role_auth::{PresentSecret, RequireSecret, StoreChannel};
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
-use tonic::transport::{Channel, Endpoint};
+use tonic::service::Interceptor as _;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Endpoint;
 
 /// A bound, not yet running store server.
 #[derive(Debug)]
 pub struct StoreServer {
     listener: TcpListener,
     dir: Directory,
+    secret: RequireSecret,
 }
 
 impl StoreServer {
-    /// Binds the listener (use port 0 for a random one).
-    pub async fn bind(addr: SocketAddr, dir: Directory) -> std::io::Result<Self> {
+    /// Binds the listener (use port 0 for a random one); every call must present `secret`.
+    pub async fn bind(
+        addr: SocketAddr,
+        dir: Directory,
+        secret: RequireSecret,
+    ) -> std::io::Result<Self> {
         Ok(Self {
             listener: TcpListener::bind(addr).await?,
             dir,
+            secret,
         })
     }
 
@@ -39,7 +48,7 @@ impl StoreServer {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
-        services(self.dir)
+        services(self.dir, Some(self.secret))
             .await
             .serve_with_incoming_shutdown(incoming_nodelay(self.listener), shutdown)
             .await
@@ -47,15 +56,28 @@ impl StoreServer {
 }
 
 /// What every store server serves, over TCP or in-process pipes alike: the DirectoryService
-/// and the gRPC health service reporting it as serving.
-async fn services(dir: Directory) -> tonic::transport::server::Router {
+/// and the gRPC health service reporting it as serving, both behind the role secret when
+/// there is a socket anyone could reach.
+async fn services(
+    dir: Directory,
+    secret: Option<RequireSecret>,
+) -> tonic::transport::server::Router {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
         .await;
+    let gate = move |request: tonic::Request<()>| match &secret {
+        Some(required) => required.clone().call(request),
+        None => Ok(request),
+    };
+    // Health too: a role with a wrong secret then reports itself not ready, instead of
+    // looking healthy while every call it makes fails.
     tonic::transport::Server::builder()
-        .add_service(health)
-        .add_service(DirectoryGrpc::new(dir).into_server())
+        .add_service(InterceptedService::new(health, gate.clone()))
+        .add_service(InterceptedService::new(
+            DirectoryGrpc::new(dir).into_server(),
+            gate,
+        ))
 }
 
 /// Accepted connections with Nagle's algorithm off: gRPC answers are small frames, and Nagle
@@ -80,13 +102,13 @@ pub fn in_process(
     dir: Directory,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> (
-    Channel,
+    StoreChannel,
     tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
 ) {
     let (tx, rx) = tokio::sync::mpsc::channel::<tokio::io::DuplexStream>(16);
     let incoming = ReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
     let server = tokio::spawn(async move {
-        services(dir)
+        services(dir, None)
             .await
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
@@ -104,5 +126,5 @@ pub fn in_process(
             }
         }),
     );
-    (channel, server)
+    (PresentSecret::none().wrap(channel), server)
 }

@@ -5,6 +5,7 @@
 //! Only this crate sees prost and the tonic code generator; every other crate uses [`pb`].
 
 pub mod convert;
+pub mod role_auth;
 pub mod status;
 
 /// Generated protobuf and gRPC types of package `blogin.scim.v1`.

@@ -9,9 +9,9 @@ use crate::{consume_span, traced};
 use prost::Message;
 use scim_bus::{BusError, JobConsumer, JobDelivery};
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use scim_wire::role_auth::StoreChannel;
 use scim_wire::status::is_transient;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tracing::Instrument as _;
 
 /// What became of one job delivery.
@@ -39,14 +39,14 @@ impl JobHandled {
 /// Runs fan-out jobs against one store.
 #[derive(Debug, Clone)]
 pub struct FanoutWorker {
-    store: DirectoryServiceClient<Channel>,
+    store: DirectoryServiceClient<StoreChannel>,
     concurrency: usize,
     max_deliveries: u32,
 }
 
 impl FanoutWorker {
     /// A consumer running up to `concurrency` jobs at once.
-    pub fn new(store: Channel, concurrency: usize, max_deliveries: u32) -> Self {
+    pub fn new(store: StoreChannel, concurrency: usize, max_deliveries: u32) -> Self {
         Self {
             store: DirectoryServiceClient::new(store),
             concurrency: concurrency.max(1),

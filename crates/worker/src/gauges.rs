@@ -3,16 +3,16 @@
 //! refreshed every few seconds for `/metrics`.
 
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use scim_wire::role_auth::StoreChannel;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 /// Refreshes the gauges every `every` until `stop`: the fan-out lag from the store behind
 /// `store`, and the queue depths `depths` reports as `(queue, ready messages)`. A failed
 /// read leaves the previous values (logged at debug: `/readyz` reports outages).
 pub async fn report_gauges<F, Fut>(
-    store: Channel,
+    store: StoreChannel,
     every: Duration,
     stop: CancellationToken,
     mut depths: F,

@@ -8,10 +8,10 @@
 use crate::traced;
 use scim_bus::{Headers, Publisher};
 use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
+use scim_wire::role_auth::StoreChannel;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tracing::Instrument as _;
 
 /// Items claimed per round.
@@ -32,7 +32,7 @@ pub enum RelayOutcome {
 /// The relay over one store client and one publisher.
 #[derive(Debug, Clone)]
 pub struct Relay {
-    store: DirectoryServiceClient<Channel>,
+    store: DirectoryServiceClient<StoreChannel>,
     publisher: Arc<dyn Publisher>,
     /// How long to wait between polls when idle.
     poll: Duration,
@@ -42,7 +42,7 @@ pub struct Relay {
 
 impl Relay {
     /// A relay that polls every `poll` while idle.
-    pub fn new(store: Channel, publisher: Arc<dyn Publisher>, poll: Duration) -> Self {
+    pub fn new(store: StoreChannel, publisher: Arc<dyn Publisher>, poll: Duration) -> Self {
         Self {
             store: DirectoryServiceClient::new(store),
             publisher,

@@ -6,25 +6,25 @@ use crate::config::WorkerConfig;
 use async_trait::async_trait;
 use scim_bus::{BusError, CommandConsumer, CommandDelivery, JobConsumer, JobDelivery};
 use scim_wire::pb::directory_service_client::DirectoryServiceClient;
+use scim_wire::role_auth::StoreChannel;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 /// A command worker over one store client. Cheap to clone; clones share nothing mutable.
 #[derive(Debug, Clone)]
 pub struct Worker {
     /// The store's gRPC client (a tonic channel multiplexes every call).
-    pub(crate) store: DirectoryServiceClient<Channel>,
+    pub(crate) store: DirectoryServiceClient<StoreChannel>,
     /// Retry and concurrency settings.
     pub(crate) config: Arc<WorkerConfig>,
 }
 
 impl Worker {
     /// A worker applying commands through the store behind `store`.
-    pub fn new(store: Channel, config: WorkerConfig) -> Self {
+    pub fn new(store: StoreChannel, config: WorkerConfig) -> Self {
         Self {
             store: DirectoryServiceClient::new(store)
                 .max_decoding_message_size(64 << 20)

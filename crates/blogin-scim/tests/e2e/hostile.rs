@@ -238,3 +238,87 @@ async fn slow_and_silent_connections_are_closed_and_capped() {
         assert_eq!(n, 0);
     }
 }
+
+/// The store admits only callers that present the deployment's role secret: a client that
+/// reaches its port without it (or with another) can neither read nor mint a tenant's token,
+/// and `tenant --store-url` needs the secret too. The roles themselves keep working.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_admits_only_callers_with_the_role_secret() {
+    use scim_wire::pb::directory_service_client::DirectoryServiceClient;
+    let cluster = Cluster::start(1).await;
+    let scim = Scim::new(&cluster.create_tenant("guarded"));
+    let r = scim
+        .post("/Users", &json!({"userName": "kept@example.com"}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    let mut anonymous = DirectoryServiceClient::connect(cluster.store_url.clone())
+        .await
+        .expect("reach the store's port");
+    for refused in [
+        anonymous
+            .list_tenants(scim_wire::pb::ListTenantsRequest {})
+            .await
+            .map(drop),
+        anonymous
+            .create_tenant(scim_wire::pb::CreateTenantRequest {
+                slug: "minted".into(),
+                name: "minted".into(),
+            })
+            .await
+            .map(drop),
+    ] {
+        assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated);
+    }
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(cluster.store_url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let checked = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await;
+    assert_eq!(checked.unwrap_err().code(), tonic::Code::Unauthenticated);
+
+    let cli = |secret: Option<&str>| {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.args([
+            "tenant",
+            "create",
+            "minted",
+            "--store-url",
+            &cluster.store_url,
+        ])
+        .env_remove("BLOGIN_SCIM_ROLE_SECRET");
+        if let Some(secret) = secret {
+            cmd.env("BLOGIN_SCIM_ROLE_SECRET", secret);
+        }
+        cmd.output().unwrap()
+    };
+    let without = cli(None);
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("role_secret is not set"));
+    let wrong = cli(Some("an-operators-guess-of-32-characters"));
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("role secret missing or wrong"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    // Nothing was minted: the tenant list (with the secret) still holds only the real one.
+    let listed: serde_json::Value =
+        serde_json::from_str(&cluster.tenant(&["list", "--json"])).unwrap();
+    let slugs: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["guarded"]);
+    let r = scim
+        .get("/Users?filter=userName%20eq%20%22kept@example.com%22")
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+}

@@ -325,6 +325,10 @@ impl Cluster {
             ),
             ("BLOGIN_SCIM_STORE_URL", store_url.clone()),
             ("BLOGIN_SCIM_DATABASE_POOL", "8".into()),
+            (
+                "BLOGIN_SCIM_ROLE_SECRET",
+                format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()),
+            ),
         ];
         env.extend(extra.iter().cloned());
         let migrate = Command::new(bin())
@@ -395,6 +399,15 @@ impl Cluster {
         (w, health)
     }
 
+    /// The secret the roles of this cluster share.
+    pub(crate) fn role_secret(&self) -> String {
+        self.env
+            .iter()
+            .find(|(k, _)| *k == "BLOGIN_SCIM_ROLE_SECRET")
+            .map(|(_, v)| v.clone())
+            .expect("the cluster's role secret")
+    }
+
     /// Starts one more worker.
     pub(crate) async fn add_worker(&mut self) {
         let i = self.workers.len();
@@ -406,17 +419,19 @@ impl Cluster {
 
 impl Deployment for Cluster {
     fn create_tenant(&self, slug: &str) -> Tenant {
-        let out = tenant_cli(
-            &["create", slug, "--json", "--store-url", &self.store_url],
-            &[("BLOGIN_SCIM_PUBLIC_URL", self.root.clone())],
-        );
-        parse_tenant(&out)
+        parse_tenant(&self.tenant(&["create", slug, "--json"]))
     }
 
     fn tenant(&self, args: &[&str]) -> String {
         let mut all = args.to_vec();
         all.extend(["--store-url", &self.store_url]);
-        tenant_cli(&all, &[("BLOGIN_SCIM_PUBLIC_URL", self.root.clone())])
+        tenant_cli(
+            &all,
+            &[
+                ("BLOGIN_SCIM_PUBLIC_URL", self.root.clone()),
+                ("BLOGIN_SCIM_ROLE_SECRET", self.role_secret()),
+            ],
+        )
     }
 }
 

@@ -2,6 +2,8 @@
 //! `basic.qos(prefetch)` and manual acknowledgements, and the handle that settles a delivery.
 
 use super::{CONTENT_TYPE, Shared, consume, unavailable};
+use crate::SigningKey;
+use crate::signing::{SIGNATURE_HEADER, Signed};
 use crate::{
     BusError, CommandConsumer, CommandDelivery, DEADLINE_HEADER, DeliveryHandle, Headers,
     JobConsumer, JobDelivery,
@@ -10,7 +12,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt as _;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions};
-use lapin::types::{AMQPValue, ShortString};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Acker, BasicProperties, Channel};
 use prost::Message as _;
 use scim_wire::pb;
@@ -29,6 +31,8 @@ const ACQUIRED_COUNT_HEADER: &str = "x-acquired-count";
 /// A consumer of one queue on a channel of its own: what command and job consumers share.
 struct QueueConsumer {
     shared: Arc<Shared>,
+    /// Where replies are published: this consumer's bus or another connection's.
+    replies: Arc<Shared>,
     queue: ShortString,
     channel: Channel,
     consumer: lapin::Consumer,
@@ -47,6 +51,8 @@ impl fmt::Debug for QueueConsumer {
 /// A delivery taken apart: what the consumers turn into their delivery types.
 struct Received {
     body: Vec<u8>,
+    /// The [`SIGNATURE_HEADER`], if any.
+    signature: Option<String>,
     content_type: Option<ShortString>,
     headers: Headers,
     delivery_count: u32,
@@ -70,6 +76,7 @@ impl QueueConsumer {
         let consumer = consume(&channel, queue, false).await?;
         Ok(Self {
             shared: Arc::clone(shared),
+            replies: Arc::clone(shared),
             queue: queue.clone(),
             channel,
             consumer,
@@ -104,6 +111,7 @@ impl QueueConsumer {
         let mut headers = Headers::new();
         let mut delivery_count = None;
         let mut deadline = None;
+        let mut signature = None;
         if let Some(table) = properties.headers() {
             for (key, value) in table {
                 match key.as_str() {
@@ -115,6 +123,7 @@ impl QueueConsumer {
                             .and_then(|ms| u64::try_from(ms).ok())
                             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
                     }
+                    SIGNATURE_HEADER => signature = as_text(value),
                     _ => {
                         if let Some(text) = as_text(value) {
                             headers.insert(key.to_string(), text);
@@ -131,6 +140,7 @@ impl QueueConsumer {
         };
         Received {
             body: data,
+            signature,
             content_type: properties.content_type().clone(),
             headers,
             delivery_count,
@@ -139,6 +149,8 @@ impl QueueConsumer {
                 channel: self.channel.clone(),
                 reply_to: properties.reply_to().clone(),
                 correlation_id: properties.correlation_id().clone(),
+                signing_key: self.shared.config.signing_key.clone(),
+                replies: Arc::clone(&self.replies),
                 acker,
                 settled: AtomicBool::new(false),
             },
@@ -154,8 +166,13 @@ pub struct AmqpConsumer {
 }
 
 impl AmqpConsumer {
-    pub(super) async fn open(shared: &Arc<Shared>, prefetch: u16) -> Result<Self, BusError> {
-        let inner = QueueConsumer::open(shared, &shared.names.commands, prefetch).await?;
+    pub(super) async fn open(
+        shared: &Arc<Shared>,
+        prefetch: u16,
+        replies: &Arc<Shared>,
+    ) -> Result<Self, BusError> {
+        let mut inner = QueueConsumer::open(shared, &shared.names.commands, prefetch).await?;
+        inner.replies = Arc::clone(replies);
         Ok(Self {
             inner,
             queue: shared.names.commands.to_string(),
@@ -169,9 +186,20 @@ impl CommandConsumer for AmqpConsumer {
         let Some(received) = self.inner.next().await? else {
             return Ok(None);
         };
+        let signing_key = self.inner.shared.config.signing_key.as_ref();
         let command = match &received.content_type {
             Some(content_type) if content_type.as_str() != CONTENT_TYPE => {
                 Err(format!("unexpected content type {content_type}"))
+            }
+            _ if signing_key.is_some_and(|key| {
+                !key.verify(
+                    Signed::Command,
+                    &received.body,
+                    received.signature.as_deref(),
+                )
+            }) =>
+            {
+                Err("the command's signature is missing or wrong (not sent by a gateway of this deployment)".to_owned())
             }
             _ => pb::ChangeCommand::decode(received.body.as_slice())
                 .map_err(|e| format!("undecodable command: {e}")),
@@ -237,7 +265,7 @@ fn as_i64(value: &AMQPValue) -> Option<i64> {
     }
 }
 
-fn as_text(value: &AMQPValue) -> Option<String> {
+pub(super) fn as_text(value: &AMQPValue) -> Option<String> {
     match value {
         AMQPValue::LongString(s) => String::from_utf8(s.as_bytes().to_vec()).ok(),
         AMQPValue::ShortString(s) => Some(s.to_string()),
@@ -252,6 +280,8 @@ struct AmqpHandle {
     channel: Channel,
     reply_to: Option<ShortString>,
     correlation_id: Option<ShortString>,
+    signing_key: Option<SigningKey>,
+    replies: Arc<Shared>,
     acker: Acker,
     settled: AtomicBool,
 }
@@ -315,17 +345,29 @@ impl DeliveryHandle for AmqpHandle {
         let Some(reply_to) = &self.reply_to else {
             return Ok(());
         };
+        let body = result.encode_to_vec();
         let mut properties = BasicProperties::default().with_content_type(CONTENT_TYPE.into());
         if let Some(correlation_id) = &self.correlation_id {
             properties = properties.with_correlation_id(correlation_id.clone());
+            if let Some(key) = &self.signing_key {
+                let signature = key.sign(Signed::Reply(correlation_id.as_str()), &body);
+                let mut table = FieldTable::default();
+                table.insert(
+                    SIGNATURE_HEADER.into(),
+                    AMQPValue::LongString(signature.into()),
+                );
+                properties = properties.with_headers(table);
+            }
         }
         // Not confirmed and not mandatory: if the requester's channel is gone, nobody waits.
-        self.channel
+        self.replies
+            .reply_channel()
+            .await?
             .basic_publish(
                 "".into(),
                 reply_to.clone(),
                 BasicPublishOptions::default(),
-                &result.encode_to_vec(),
+                &body,
                 properties,
             )
             .await

@@ -2,8 +2,10 @@
 //! the publisher of fan-out jobs and events: each owns a channel in confirm mode, reopened
 //! lazily (connecting again if need be) after it broke, with publishes serialized per channel.
 
+use super::consume::as_text;
 use super::{CONTENT_TYPE, Shared, consume, lock, short, unavailable};
-use crate::{BusError, CommandClient, DEADLINE_HEADER, Headers, Publisher};
+use crate::signing::{SIGNATURE_HEADER, Signed};
+use crate::{BusError, CommandClient, DEADLINE_HEADER, Headers, Publisher, SigningKey};
 use async_trait::async_trait;
 use futures_util::StreamExt as _;
 use lapin::message::Delivery;
@@ -278,10 +280,11 @@ impl Session for ClientSession {
         lock(&replies.state).open = true;
         let reader = tokio::spawn({
             let replies = Arc::clone(&replies);
+            let key = shared.config.signing_key.clone();
             async move {
                 while let Some(delivery) = consumer.next().await {
                     match delivery {
-                        Ok(delivery) => route_reply(&replies, &delivery),
+                        Ok(delivery) => route_reply(&replies, key.as_ref(), &delivery),
                         Err(error) => {
                             debug!(%error, "the reply consumer ended");
                             break;
@@ -395,16 +398,19 @@ impl CommandClient for AmqpClient {
         // giving up on it early would answer 503 for a write the worker then applies. So a
         // request waits for its confirm as long as for its reply; only a nack, a returned
         // message or a broken channel end it sooner.
+        let body = command.encode_to_vec();
+        let signature = self
+            .sessions
+            .shared
+            .config
+            .signing_key
+            .as_ref()
+            .map(|key| key.sign(Signed::Command, &body));
         crate::traced_publish(queue.as_str(), headers, async |headers| {
-            let properties = command_properties(command, headers, deadline, &correlation_id);
+            let properties =
+                command_properties(command, headers, deadline, &correlation_id, signature);
             self.sessions
-                .publish(
-                    &session,
-                    Route::queue(queue),
-                    &command.encode_to_vec(),
-                    properties,
-                    timeout,
-                )
+                .publish(&session, Route::queue(queue), &body, properties, timeout)
                 .await
         })
         .await?;
@@ -431,11 +437,25 @@ impl CommandClient for AmqpClient {
     }
 }
 
-fn route_reply(replies: &Replies, delivery: &Delivery) {
+fn route_reply(replies: &Replies, key: Option<&SigningKey>, delivery: &Delivery) {
     let Some(correlation_id) = delivery.properties.correlation_id() else {
         warn!("a reply without correlation id; dropped");
         return;
     };
+    if let Some(key) = key {
+        let signature = delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|table| table.inner().get(SIGNATURE_HEADER))
+            .and_then(as_text);
+        let signed = Signed::Reply(correlation_id.as_str());
+        if !key.verify(signed, &delivery.data, signature.as_deref()) {
+            // Left for the request to time out: a forged or corrupted reply must not answer it.
+            warn!(%correlation_id, "a reply without a valid signature; dropped");
+            return;
+        }
+    }
     let Some(waiting) = replies.take(correlation_id.as_str()) else {
         // The request gave up (timeout) or this is a second reply to a redelivered command.
         debug!(%correlation_id, "a reply nobody waits for; dropped");
@@ -452,8 +472,15 @@ fn command_properties(
     headers: Headers,
     deadline: Option<SystemTime>,
     correlation_id: &str,
+    signature: Option<String>,
 ) -> BasicProperties {
     let mut table = header_table(headers);
+    if let Some(signature) = signature {
+        table.insert(
+            SIGNATURE_HEADER.into(),
+            AMQPValue::LongString(signature.into()),
+        );
+    }
     if let Some(deadline) = deadline {
         let deadline_ms = deadline
             .duration_since(UNIX_EPOCH)

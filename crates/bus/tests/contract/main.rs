@@ -12,6 +12,7 @@
 mod cases;
 mod job_cases;
 mod reconnect;
+mod signing;
 
 use lapin::options::{BasicGetOptions, BasicPublishOptions, ExchangeDeleteOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -95,6 +96,7 @@ impl Harness {
                     prefetch: 10,
                     delivery_limit,
                     confirm_timeout: Duration::from_secs(5),
+                    signing_key: None,
                 };
                 let bus = AmqpBus::connect(config).await.expect("connect to RabbitMQ");
                 let client = bus.client().await.expect("AMQP client");

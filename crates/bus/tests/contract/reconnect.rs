@@ -171,6 +171,7 @@ fn proxied_config(url: String) -> AmqpConfig {
         prefetch: 4,
         delivery_limit: 10,
         confirm_timeout: Duration::from_secs(2),
+        signing_key: None,
     }
 }
 
@@ -282,4 +283,45 @@ fn split_url_finds_the_authority() {
         rebuild("127.0.0.1:1".parse().unwrap()),
         "amqp://guest:guest@127.0.0.1:1/%2f"
     );
+}
+
+/// A worker's consumer can publish its replies through another connection (so that the
+/// consuming one never publishes and is never blocked by a broker alarm): the requester
+/// gets them all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_replies_through_another_connection_reach_the_requester() {
+    let config = AmqpConfig {
+        url: amqp_url(),
+        topology: test_topology(),
+        prefetch: 4,
+        delivery_limit: 10,
+        confirm_timeout: Duration::from_secs(5),
+        signing_key: None,
+    };
+    let consuming = AmqpBus::connect(config.clone()).await.unwrap();
+    let publishing = AmqpBus::connect(config.clone()).await.unwrap();
+    let mut consumer = consuming.consumer_replying_via(&publishing).await.unwrap();
+    let client = consuming.client().await.unwrap();
+    for n in 0..3 {
+        let cmd = command(n);
+        let request = {
+            let (client, cmd) = (client.clone(), cmd.clone());
+            tokio::spawn(async move {
+                client
+                    .request(&cmd, Headers::new(), Duration::from_secs(5))
+                    .await
+            })
+        };
+        let delivery = tokio::time::timeout(Duration::from_secs(5), consumer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        delivery.reply(&result_for(&cmd)).await.unwrap();
+        delivery.ack().await.unwrap();
+        assert_eq!(request.await.unwrap().unwrap(), result_for(&cmd));
+    }
+    consuming.close().await;
+    publishing.close().await;
+    cleanup(&config).await;
 }

@@ -61,7 +61,8 @@ async fn every_bus_failure_is_a_503_with_retry_after_and_nothing_is_written() {
 async fn an_unreachable_store_is_503_not_401_and_the_gateway_is_not_ready() {
     let store = Store::new().await;
     // Nothing listens on port 1: every store call fails to connect.
-    let dead = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+    let dead = scim_wire::role_auth::PresentSecret::none()
+        .wrap(tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy());
     let config = GatewayConfig {
         request_timeout: Duration::from_secs(5),
         ..GatewayConfig::default()

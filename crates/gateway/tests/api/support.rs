@@ -12,6 +12,7 @@ use scim_gateway::{AppState, Gateway, GatewayConfig};
 use scim_store::Directory;
 use scim_wire::pb;
 use scim_wire::pb::directory_service_client::DirectoryServiceClient;
+use scim_wire::role_auth::StoreChannel;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +20,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
@@ -35,12 +35,12 @@ pub(crate) struct Tenant {
 /// Applies commands through `ApplyChange` on the store channel, counting them per tenant.
 #[derive(Debug)]
 pub(crate) struct StoreCommands {
-    client: DirectoryServiceClient<Channel>,
+    client: DirectoryServiceClient<StoreChannel>,
     pub(crate) applied: Mutex<HashMap<String, usize>>,
 }
 
 impl StoreCommands {
-    pub(crate) fn new(channel: Channel) -> Self {
+    pub(crate) fn new(channel: StoreChannel) -> Self {
         Self {
             client: DirectoryServiceClient::new(channel),
             applied: Mutex::new(HashMap::new()),
@@ -135,7 +135,7 @@ pub(crate) struct SerialCommands {
 }
 
 impl SerialCommands {
-    pub(crate) fn new(channel: Channel, delay: Duration) -> Self {
+    pub(crate) fn new(channel: StoreChannel, delay: Duration) -> Self {
         Self {
             inner: StoreCommands::new(channel),
             delay,
@@ -204,7 +204,7 @@ pub(crate) struct TestApp {
 /// The database and the store channel, before a gateway is put in front of them.
 pub(crate) struct Store {
     pub(crate) dir: Directory,
-    pub(crate) channel: Channel,
+    pub(crate) channel: StoreChannel,
     a: Tenant,
     b: Tenant,
     ids: HashMap<String, String>,
@@ -257,7 +257,7 @@ impl TestApp {
     /// A gateway with `config` and the command client `commands` builds over the channel.
     pub(crate) async fn spawn_with(
         config: GatewayConfig,
-        commands: impl FnOnce(Channel) -> Arc<dyn CommandClient>,
+        commands: impl FnOnce(StoreChannel) -> Arc<dyn CommandClient>,
     ) -> TestApp {
         let store = Store::new().await;
         let state = AppState::new(

@@ -1063,19 +1063,8 @@ both!(
 );
 
 both!(fanout_rpcs_over_grpc, |fx: Fixture| async move {
-    use scim_wire::pb::directory_service_client::DirectoryServiceClient;
-    let server =
-        scim_store::server::StoreServer::bind("127.0.0.1:0".parse().unwrap(), fx.dir.clone())
-            .await
-            .unwrap();
-    let addr = server.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    let mut client = DirectoryServiceClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let grpc = GrpcStore::start(&fx).await;
+    let mut client = grpc.client.clone();
 
     let g = group(&fx, "G").await;
     let u = fx.user("u").await.id;
@@ -1134,6 +1123,5 @@ both!(fanout_rpcs_over_grpc, |fx: Fixture| async move {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    grpc.stop().await;
 });

@@ -11,18 +11,8 @@ use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 both!(
     directory_service_round_trip_over_grpc,
     |fx: Fixture| async move {
-        let server =
-            scim_store::server::StoreServer::bind("127.0.0.1:0".parse().unwrap(), fx.dir.clone())
-                .await
-                .unwrap();
-        let addr = server.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(server.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        let mut client = DirectoryServiceClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
+        let grpc = GrpcStore::start(&fx).await;
+        let mut client = grpc.client.clone();
 
         let created = client
             .create_tenant(pb::CreateTenantRequest {
@@ -115,12 +105,16 @@ both!(
         let scim_err = pb::ScimError::decode(missing.details()).unwrap();
         assert_eq!(scim_err.status, 404);
 
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
+        // Without the role secret the store answers nothing, health included.
+        let mut anonymous = DirectoryServiceClient::connect(grpc.url.clone())
             .await
             .unwrap();
-        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        let refused = anonymous
+            .list_tenants(pb::ListTenantsRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+        let mut health = tonic_health::pb::health_client::HealthClient::new(grpc.channel.clone());
         let h = health
             .check(tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
@@ -133,7 +127,6 @@ both!(
             tonic_health::pb::health_check_response::ServingStatus::Serving as i32
         );
         let _ = fx;
-        stop.send(()).unwrap();
-        task.await.unwrap().unwrap();
+        grpc.stop().await;
     }
 );

@@ -286,3 +286,61 @@ pub(crate) async fn outbox_rows(dir: &Directory) -> Vec<scim_store::entity::outb
         .await
         .unwrap()
 }
+
+/// The role secret of the gRPC tests' store servers.
+pub(crate) const ROLE_SECRET: &str = "store-tests-role-secret-0123456789";
+
+/// The store of a fixture served over gRPC on a random loopback port, behind
+/// [`ROLE_SECRET`].
+pub(crate) struct GrpcStore {
+    /// A client presenting the secret.
+    pub(crate) client: scim_wire::pb::directory_service_client::DirectoryServiceClient<
+        scim_wire::role_auth::StoreChannel,
+    >,
+    /// A channel presenting the secret (for the health service).
+    pub(crate) channel: scim_wire::role_auth::StoreChannel,
+    /// `http://127.0.0.1:port`.
+    pub(crate) url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl GrpcStore {
+    pub(crate) async fn start(fx: &Fixture) -> GrpcStore {
+        use scim_wire::role_auth::{PresentSecret, RequireSecret};
+        let server = scim_store::server::StoreServer::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            fx.dir.clone(),
+            RequireSecret::new(ROLE_SECRET).unwrap(),
+        )
+        .await
+        .unwrap();
+        let url = format!("http://{}", server.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let channel = PresentSecret::new(Some(ROLE_SECRET)).unwrap().wrap(
+            tonic::transport::Endpoint::from_shared(url.clone())
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        );
+        GrpcStore {
+            client: scim_wire::pb::directory_service_client::DirectoryServiceClient::new(
+                channel.clone(),
+            ),
+            channel,
+            url,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the server and waits until it has.
+    pub(crate) async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
