@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the way CI does. Installs and starts what the tests need
-# (PostgreSQL, RabbitMQ, scim2-tester from PyPI) and fails loudly when it cannot.
+# (PostgreSQL, RabbitMQ, Prometheus, cargo-deny, scim2-tester from PyPI) and fails loudly when
+# it cannot.
 #
 # Usage: scripts/test.sh
 set -euo pipefail
@@ -35,6 +36,9 @@ if [ -n "$impure" ]; then
   exit 1
 fi
 echo "ok: $(cargo tree -p scim -e normal --prefix none | wc -l) crates in scim's normal dependency tree"
+
+step "supply chain: cargo deny (advisories, bans, licences, sources; offline snapshot in supply-chain/)"
+scripts/deny.sh
 
 step "PostgreSQL (installed from Debian and started on 127.0.0.1 when missing)"
 BLOGIN_SCIM_TEST_PG_URL=$(scripts/pg.sh start) || { echo "PostgreSQL could not be started: the store suite needs it" >&2; exit 1; }
