@@ -41,28 +41,62 @@ impl StoreError {
 }
 
 /// Transient database failures: the pool or connection, SQLite's lock errors, PostgreSQL's
-/// serialization failures and deadlocks.
+/// serialization failures and deadlocks, and a server going away (a restart terminates every
+/// session: `57P01`, then I/O errors until the pool reconnects). Retrying after a lost
+/// connection is safe even if the commit went through: writes are idempotent by command id.
 pub(crate) fn is_transient_db(e: &DbErr) -> bool {
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(_) | DbErr::Query(_) => {
-            let msg = e.to_string();
-            [
-                "database is locked",
-                "database table is locked",
-                "SQLITE_BUSY",
-                "40001",
-                "40P01",
-                "could not serialize",
-                "deadlock detected",
-                "connection reset",
-                "broken pipe",
-            ]
-            .iter()
-            .any(|m| msg.contains(m))
+    use sea_orm::{RuntimeErr, SqlxError};
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            Some(x.as_ref())
         }
-        _ => false,
+        _ => None,
+    };
+    match sqlx {
+        Some(
+            SqlxError::Io(_)
+            | SqlxError::Tls(_)
+            | SqlxError::Protocol(_)
+            | SqlxError::PoolTimedOut
+            | SqlxError::PoolClosed
+            | SqlxError::WorkerCrashed,
+        ) => return true,
+        Some(SqlxError::Database(db)) => {
+            if let Some(code) = db.code()
+                && is_transient_sqlstate(&code)
+            {
+                return true;
+            }
+        }
+        _ => {}
     }
+    if !matches!(e, DbErr::Exec(_) | DbErr::Query(_)) {
+        return false;
+    }
+    // SQLite reports its lock errors by message (its codes vary with the extended-code flag).
+    let msg = e.to_string();
+    [
+        "database is locked",
+        "database table is locked",
+        "SQLITE_BUSY",
+        "could not serialize",
+        "deadlock detected",
+        "connection reset",
+        "broken pipe",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
+}
+
+/// PostgreSQL SQLSTATEs worth a retry: connection exceptions (class 08), serialization
+/// failure and deadlock, too many connections, and the server shutting down or starting.
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
+        )
 }
 
 /// Whether PostgreSQL cancelled a statement that ran past `statement_timeout` (see `db.rs`).
@@ -87,3 +121,28 @@ pub(crate) fn read_error(e: DbErr) -> StoreError {
 
 /// Result alias.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{RuntimeErr, SqlxError};
+    use std::sync::Arc;
+
+    fn exec(e: SqlxError) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
+    }
+
+    #[test]
+    fn a_lost_connection_is_transient_and_a_constraint_is_not() {
+        // What a worker saw while PostgreSQL restarted: "error communicating with database".
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(StoreError::Db(exec(SqlxError::Io(reset))).is_transient());
+        assert!(StoreError::Db(exec(SqlxError::PoolTimedOut)).is_transient());
+        assert!(StoreError::Db(exec(SqlxError::Protocol("unexpected EOF".into()))).is_transient());
+        assert!(is_transient_sqlstate("57P01"));
+        assert!(is_transient_sqlstate("08006"));
+        assert!(!is_transient_sqlstate("23505"));
+        assert!(!StoreError::Db(exec(SqlxError::RowNotFound)).is_transient());
+        assert!(!StoreError::Db(DbErr::Custom("x".into())).is_transient());
+    }
+}
