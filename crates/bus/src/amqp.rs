@@ -152,7 +152,7 @@ struct Shared {
     link: tokio::sync::Mutex<Link>,
     /// The channel replies to commands are published on, when consumers of another bus
     /// reply through this one ([`AmqpBus::consumer_replying_via`]).
-    reply_channel: tokio::sync::Mutex<Option<Channel>>,
+    reply_channel: tokio::sync::Mutex<Option<(Arc<Connection>, Channel)>>,
     closed: AtomicBool,
 }
 
@@ -361,15 +361,29 @@ impl Shared {
             .map_err(|e| unavailable("opening a channel", e))
     }
 
-    /// The open reply channel, or a new one on the live connection.
+    /// The reply channel on the live connection, opened anew whenever the connection was
+    /// replaced (a channel of a connection that broke must never be written to again: its
+    /// publishes would vanish, and with them every reply).
     async fn reply_channel(&self) -> Result<Channel, BusError> {
+        let connection = self.connection(false).await?;
         let mut current = self.reply_channel.lock().await;
-        if let Some(channel) = current.as_ref().filter(|c| c.status().connected()) {
+        if let Some((of, channel)) = current.as_ref()
+            && Arc::ptr_eq(of, &connection)
+            && channel.status().connected()
+        {
             return Ok(channel.clone());
         }
-        let channel = self.channel(false).await?;
-        *current = Some(channel.clone());
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| unavailable("opening the reply channel", e))?;
+        *current = Some((connection, channel.clone()));
         Ok(channel)
+    }
+
+    /// Forgets the reply channel after a failed reply, so the next one opens a new channel.
+    async fn discard_reply_channel(&self) {
+        *self.reply_channel.lock().await = None;
     }
 
     /// Ready messages in `queue` (passive declare, on a throwaway channel since a missing

@@ -109,12 +109,27 @@ pub enum BusError {
     /// idempotent by command id).
     #[error("no reply within {0:?}")]
     Timeout(Duration),
-    /// The broker is unreachable or the connection broke.
+    /// The broker is unreachable or the connection broke before the command was published.
     #[error("the message bus is unavailable: {0}")]
     Unavailable(String),
+    /// The command was published but the way back broke (the reply channel closed, or the
+    /// reply was unreadable): it may still be applied, up to its deadline.
+    #[error("the reply was lost: {0}")]
+    ReplyLost(String),
     /// The bus was shut down.
     #[error("the message bus is closed")]
     Closed,
+}
+
+impl BusError {
+    /// Whether a command that failed so may be in the queue all the same — and so be applied
+    /// by a worker until its deadline passes. A client must not be told it failed before then.
+    pub fn may_be_queued(&self) -> bool {
+        matches!(
+            self,
+            BusError::NotConfirmed(_) | BusError::Timeout(_) | BusError::ReplyLost(_)
+        )
+    }
 }
 
 /// The gateway's side: send a command and wait for its result.

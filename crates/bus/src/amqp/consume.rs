@@ -28,6 +28,12 @@ const DELIVERY_COUNT_HEADER: &str = "x-delivery-count";
 /// Every return, from RabbitMQ 4.3 on (absent before).
 const ACQUIRED_COUNT_HEADER: &str = "x-acquired-count";
 
+/// How often a waiting consumer checks that its channel is still open.
+const CHANNEL_CHECK: Duration = Duration::from_secs(1);
+
+/// The longest a settlement or a reply may take before it counts as failed.
+const BROKER_CALL: Duration = Duration::from_secs(5);
+
 /// A consumer of one queue on a channel of its own: what command and job consumers share.
 struct QueueConsumer {
     shared: Arc<Shared>,
@@ -84,7 +90,21 @@ impl QueueConsumer {
     }
 
     async fn next(&mut self) -> Result<Option<Received>, BusError> {
-        let item = self.consumer.next().await;
+        // Also watch the channel: after a broker restart a consumer's stream has been seen to
+        // stay silent while its channel was dead, and the worker then never consumed again.
+        let item = loop {
+            tokio::select! {
+                item = self.consumer.next() => break item,
+                () = tokio::time::sleep(CHANNEL_CHECK) => {
+                    if !self.channel.status().connected() {
+                        return Err(BusError::Unavailable(format!(
+                            "the channel consuming {} closed",
+                            self.queue
+                        )));
+                    }
+                }
+            }
+        };
         if self.shared.closed.load(Ordering::Acquire) {
             // Deliveries still buffered after close are not acted upon: the broker puts them
             // back when the connection goes.
@@ -314,20 +334,30 @@ impl AmqpHandle {
                 "the consumer's channel closed; the broker delivers the message again".to_owned(),
             ));
         }
-        let done = match how {
-            Settle::Ack => self.acker.ack(BasicAckOptions::default()).await,
-            // basic.reject, not basic.nack: from RabbitMQ 4.3 on only a reject counts toward
-            // x-delivery-limit, and a message that keeps failing must reach the dead letters.
-            Settle::Requeue => {
-                self.acker
-                    .reject(BasicRejectOptions { requeue: true })
-                    .await
+        let settling = async {
+            match how {
+                Settle::Ack => self.acker.ack(BasicAckOptions::default()).await,
+                // basic.reject, not basic.nack: from RabbitMQ 4.3 on only a reject counts toward
+                // x-delivery-limit, and a message that keeps failing must reach the dead letters.
+                Settle::Requeue => {
+                    self.acker
+                        .reject(BasicRejectOptions { requeue: true })
+                        .await
+                }
+                Settle::DeadLetter => {
+                    self.acker
+                        .reject(BasicRejectOptions { requeue: false })
+                        .await
+                }
             }
-            Settle::DeadLetter => {
-                self.acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await
-            }
+        };
+        // Bounded: on a connection that died without lapin noticing, a settlement could wait
+        // for ever — and with it the worker's slot, until every slot is stuck and the worker
+        // stops consuming. Unsettled, the broker delivers the message again.
+        let Ok(done) = tokio::time::timeout(BROKER_CALL, settling).await else {
+            return Err(BusError::Unavailable(format!(
+                "settling the delivery took over {BROKER_CALL:?}"
+            )));
         };
         match done {
             Ok(true) => Ok(()),
@@ -360,19 +390,33 @@ impl DeliveryHandle for AmqpHandle {
             }
         }
         // Not confirmed and not mandatory: if the requester's channel is gone, nobody waits.
-        self.replies
-            .reply_channel()
-            .await?
-            .basic_publish(
-                "".into(),
-                reply_to.clone(),
-                BasicPublishOptions::default(),
-                &body,
-                properties,
-            )
+        // Bounded like a settlement (see `settle`).
+        let publishing = async {
+            self.replies
+                .reply_channel()
+                .await?
+                .basic_publish(
+                    "".into(),
+                    reply_to.clone(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    properties,
+                )
+                .await
+                .map(drop)
+                .map_err(|e| unavailable("publishing the reply", e))
+        };
+        let published = tokio::time::timeout(BROKER_CALL, publishing)
             .await
-            .map(drop)
-            .map_err(|e| unavailable("publishing the reply", e))
+            .unwrap_or_else(|_| {
+                Err(BusError::Unavailable(format!(
+                    "publishing the reply took over {BROKER_CALL:?}"
+                )))
+            });
+        if published.is_err() {
+            self.replies.discard_reply_channel().await;
+        }
+        published
     }
 
     async fn ack(&self) -> Result<(), BusError> {

@@ -418,8 +418,8 @@ impl CommandClient for AmqpClient {
         let remaining = timeout.saturating_sub(started.elapsed());
         let result = match tokio::time::timeout(remaining, reply).await {
             Ok(Ok(Ok(result))) => Ok(result),
-            Ok(Ok(Err(reason))) => Err(BusError::Unavailable(reason)),
-            Ok(Err(_)) => Err(BusError::Unavailable(
+            Ok(Ok(Err(reason))) => Err(BusError::ReplyLost(reason)),
+            Ok(Err(_)) => Err(BusError::ReplyLost(
                 "the AMQP channel closed while waiting for the reply".to_owned(),
             )),
             Err(_) => Err(BusError::Timeout(timeout)),

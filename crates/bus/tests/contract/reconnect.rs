@@ -325,3 +325,118 @@ async fn amqp_replies_through_another_connection_reach_the_requester() {
     publishing.close().await;
     cleanup(&config).await;
 }
+
+/// A worker holding deliveries when its connection dies can still finish them: replying and
+/// settling fail within seconds instead of waiting for ever (a worker whose every slot waited
+/// on a dead connection stopped consuming for good after a broker restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_settling_and_replying_on_a_dead_connection_fail_promptly() {
+    let (upstream, with_authority) = split_url(&amqp_url());
+    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let config = proxied_config(with_authority(proxy_addr));
+    let consuming = AmqpBus::connect(config.clone()).await.expect("connect");
+    let publishing = AmqpBus::connect(config.clone()).await.expect("connect");
+    let direct = AmqpBus::connect(AmqpConfig {
+        url: amqp_url(),
+        ..config.clone()
+    })
+    .await
+    .expect("connect");
+    let client = direct.client().await.unwrap();
+    let mut consumer = consuming.consumer_replying_via(&publishing).await.unwrap();
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .request(&command(n), Headers::new(), Duration::from_secs(3))
+                .await
+        });
+        held.push(
+            tokio::time::timeout(Duration::from_secs(5), consumer.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    drop(proxy);
+    for delivery in held {
+        let cmd = delivery.command.as_ref().unwrap().clone();
+        let finished = tokio::time::timeout(Duration::from_secs(15), async {
+            let replied = delivery.reply(&result_for(&cmd)).await;
+            let settled = delivery.ack().await;
+            (replied, settled)
+        })
+        .await
+        .expect("reply and ack on a dead connection finish");
+        assert!(
+            finished.1.is_err(),
+            "acked on a dead connection: {finished:?}"
+        );
+    }
+    consuming.close().await;
+    publishing.close().await;
+    direct.close().await;
+    cleanup(&config).await;
+}
+
+/// Replies through another connection survive that connection's loss: once the broker is
+/// reachable again, the consumer's next replies reach their requesters (a reply channel of
+/// the broken connection must not be reused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amqp_replies_resume_after_the_reply_connection_is_lost() {
+    let (upstream, with_authority) = split_url(&amqp_url());
+    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let config = proxied_config(amqp_url());
+    let consuming = AmqpBus::connect(config.clone()).await.expect("connect");
+    let publishing = AmqpBus::connect(AmqpConfig {
+        url: with_authority(proxy_addr),
+        ..config.clone()
+    })
+    .await
+    .expect("connect");
+    let client = consuming.client().await.unwrap();
+    let worker = {
+        let (consuming, publishing) = (consuming.clone(), publishing.clone());
+        tokio::spawn(async move {
+            let mut consumer = consuming.consumer_replying_via(&publishing).await.unwrap();
+            while let Ok(Some(delivery)) = consumer.next().await {
+                let cmd = delivery.command.as_ref().unwrap().clone();
+                let _ = delivery.reply(&result_for(&cmd)).await;
+                let _ = delivery.ack().await;
+            }
+        })
+    };
+    let first = command(1);
+    let reply = client
+        .request(&first, Headers::new(), Duration::from_secs(5))
+        .await
+        .expect("a reply");
+    assert_eq!(reply, result_for(&first));
+
+    drop(proxy);
+    let lost = client
+        .request(&command(2), Headers::new(), Duration::from_secs(2))
+        .await;
+    assert!(lost.is_err(), "a reply through a cut connection: {lost:?}");
+    let (_proxy, _) = Proxy::start(proxy_addr, upstream).await;
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let next = command(3);
+        match client
+            .request(&next, Headers::new(), Duration::from_secs(2))
+            .await
+        {
+            Ok(reply) => {
+                assert_eq!(reply, result_for(&next));
+                break;
+            }
+            Err(e) => assert!(Instant::now() < until, "replies never resumed: {e}"),
+        }
+    }
+    worker.abort();
+    consuming.close().await;
+    publishing.close().await;
+    cleanup(&config).await;
+}

@@ -65,15 +65,26 @@ pub(super) async fn send(
     }
     // The transport bounds its own waits, but a broker that blocks publishers (memory or disk
     // alarm) can stall a publish before any timer starts: the deadline is enforced here too.
-    let result = tokio::time::timeout_at(
+    let answered = tokio::time::timeout_at(
         ctx.deadline,
         ctx.state
             .commands
             .request(&command, headers(ctx), remaining),
     )
     .await
-    .map_err(|_| GatewayError::Unavailable("no reply before the deadline".into()))?
-    .map_err(bus_error)?;
+    .unwrap_or(Err(BusError::Timeout(remaining)));
+    let result = match answered {
+        Ok(result) => result,
+        Err(e) => {
+            if e.may_be_queued() {
+                // The command may still be applied until its deadline (a broker restart can
+                // break the reply path of a queued command): a 503 before then could be a
+                // lie the client acts on. Past it, workers drop the command unapplied.
+                tokio::time::sleep_until(ctx.deadline + SETTLE).await;
+            }
+            return Err(bus_error(e));
+        }
+    };
     // A transport that mixed up replies must not answer for another client's write.
     if !result.command_id.is_empty() && result.command_id != command.command_id {
         return Err(GatewayError::Internal(
@@ -87,6 +98,10 @@ pub(super) async fn send(
         None => Err(GatewayError::Internal("empty command result".into())),
     }
 }
+
+/// How long after a command's deadline a write still in flight in the store may take to
+/// commit or roll back (its gRPC deadline cancels it; this covers the race).
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Every bus failure means "not confirmed": `503`.
 fn bus_error(e: BusError) -> GatewayError {
@@ -104,6 +119,7 @@ mod tests {
             BusError::NotConfirmed("nack".into()),
             BusError::Timeout(Duration::from_secs(25)),
             BusError::Unavailable("conn reset".into()),
+            BusError::ReplyLost("channel closed".into()),
             BusError::Closed,
         ] {
             assert_eq!(bus_error(e).to_scim().status(), 503);

@@ -15,19 +15,24 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn every_bus_failure_is_a_503_with_retry_after_and_nothing_is_written() {
-    let errors: [fn() -> BusError; 4] = [
+    let errors: [fn() -> BusError; 5] = [
         || BusError::Timeout(Duration::from_secs(25)),
         || BusError::NotConfirmed("nack".into()),
         || BusError::Unavailable("connection reset".into()),
+        || BusError::ReplyLost("the channel closed while waiting for the reply".into()),
         || BusError::Closed,
     ];
+    let config = GatewayConfig {
+        request_timeout: Duration::from_secs(1),
+        ..GatewayConfig::default()
+    };
     for error in errors {
         let failing = Arc::new(FailingCommands {
             error,
             calls: AtomicUsize::new(0),
         });
         let handle = failing.clone();
-        let app = TestApp::spawn_with(GatewayConfig::default(), move |_| failing).await;
+        let app = TestApp::spawn_with(config.clone(), move |_| failing).await;
         let some_id = "/Users/00000000-0000-7000-8000-000000000000";
         let responses = [
             app.post(&app.a, "/Users", &json!({"userName": "never"}))
@@ -51,7 +56,17 @@ async fn every_bus_failure_is_a_503_with_retry_after_and_nothing_is_written() {
             let headers = assert_scim_error(res, 503, None).await;
             assert_eq!(headers["retry-after"], "10");
         }
-        assert_eq!(handle.calls.load(Ordering::SeqCst), 4);
+        // A command that may be queued despite the failure could still be applied until its
+        // deadline: its client is not told 503 before then.
+        let started = std::time::Instant::now();
+        let res = app
+            .post(&app.a, "/Users", &json!({"userName": "never"}))
+            .await;
+        assert_eq!(res.status(), 503);
+        if error().may_be_queued() {
+            assert!(started.elapsed() >= config.request_timeout, "{:?}", error());
+        }
+        assert_eq!(handle.calls.load(Ordering::SeqCst), 5);
         let (_, _, list) = crate::support::scim_json(app.get(&app.a, "/Users").await).await;
         assert_eq!(list["totalResults"], 0);
     }
