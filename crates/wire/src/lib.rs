@@ -15,3 +15,10 @@ pub mod pb {
 }
 
 pub use convert::ConvertError;
+
+impl pb::Resource {
+    /// Its size on the wire, in bytes: what a reader budgets pages by (without seeing prost).
+    pub fn wire_size(&self) -> usize {
+        prost::Message::encoded_len(self)
+    }
+}

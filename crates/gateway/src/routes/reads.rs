@@ -118,14 +118,24 @@ pub(super) async fn page(
             .await?;
         ctx.state.reads.list(req, &ctx.trace).await?
     };
-    let resources = res
-        .resources
-        .iter()
-        .take(count as usize)
-        .map(|r| render_one(ctx, kind, r, &query.projection))
-        .collect::<Result<_, _>>()?;
+    // A page ends early once it holds PAGE_BYTES (RFC 7644 §3.4.2.4 lets a server return fewer
+    // results than asked for; clients page on with startIndex + itemsPerPage), but always has
+    // one resource, so paging makes progress.
+    let mut bytes = 0usize;
+    let mut resources = Vec::new();
+    for r in res.resources.iter().take(count as usize) {
+        if !resources.is_empty() && bytes + r.wire_size() > PAGE_BYTES {
+            break;
+        }
+        bytes += r.wire_size();
+        resources.push(render_one(ctx, kind, r, &query.projection)?);
+    }
     Ok((res.total_results, resources))
 }
+
+/// The most a list page carries (its resources as the store sent them; the JSON is of the
+/// same order): a page of groups with all their members could otherwise run to hundreds of MB.
+pub(super) const PAGE_BYTES: usize = 8 << 20;
 
 fn render_one(
     ctx: &Ctx,

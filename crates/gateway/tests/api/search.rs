@@ -97,3 +97,54 @@ async fn root_search_spans_users_then_groups_with_one_total_and_resolves_filters
     let res = app.post(&app.a, "/.search", &by("userName eq")).await;
     assert_scim_error(res, 400, Some("invalidFilter")).await;
 }
+
+/// A page stops at its byte budget (8 MiB) instead of growing with `count`: fewer resources
+/// than asked for, `itemsPerPage` saying how many, and paging on from there reaches every
+/// resource exactly once.
+#[tokio::test]
+async fn a_page_of_large_resources_is_cut_at_its_byte_budget_and_paging_covers_all() {
+    let app = TestApp::spawn().await;
+    let filler = "x".repeat(15_000);
+    let n = 160;
+    for i in 0..n {
+        let res = app
+            .post(
+                &app.a,
+                "/Users",
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("large{i:03}"),
+                    "nickName": filler, "title": filler, "profileUrl": filler, "userType": filler,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut start = 1;
+    let mut pages = 0;
+    while seen.len() < n {
+        let res = app
+            .get(&app.a, &format!("/Users?startIndex={start}&count=200"))
+            .await;
+        let bytes = res.content_length();
+        let (status, _, list) = scim_json(res).await;
+        assert_eq!(status, 200);
+        assert_eq!(list["totalResults"], n);
+        let got = list["Resources"].as_array().unwrap();
+        assert_eq!(list["itemsPerPage"], got.len());
+        assert!(!got.is_empty());
+        if pages == 0 {
+            assert!(
+                got.len() < n,
+                "the first page holds all {n} ({bytes:?} bytes)"
+            );
+        }
+        for r in got {
+            assert!(seen.insert(r["userName"].as_str().unwrap().to_owned()));
+        }
+        start += got.len();
+        pages += 1;
+    }
+    assert_eq!(pages, 2);
+}
