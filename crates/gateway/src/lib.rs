@@ -32,6 +32,7 @@ mod render;
 mod response;
 mod routes;
 mod server;
+mod stall;
 mod state;
 
 pub use config::GatewayConfig;

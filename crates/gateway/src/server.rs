@@ -12,6 +12,7 @@
 //! served at once (the next waits in the listen backlog until one closes).
 
 use crate::routes::router;
+use crate::stall::WriteStallLimit;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -31,6 +32,10 @@ use tower::ServiceExt as _;
 /// Longest the server waits for open connections when stopping (above the 25 s request
 /// deadline, below Kubernetes' 60 s grace period).
 const DRAIN: Duration = Duration::from_secs(30);
+
+/// How long a response write may wait for a client that reads nothing before the connection
+/// is dropped.
+const WRITE_STALL: Duration = Duration::from_secs(30);
 
 /// Connection-level limits of the HTTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +140,7 @@ impl Gateway {
                     drop(slot);
                     return;
                 }
+                let stream = WriteStallLimit::new(stream, WRITE_STALL);
                 let conn =
                     builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
                 // A client that goes away mid-request is not our error.
