@@ -20,6 +20,13 @@ pub struct AttrPath {
     pub sub: Option<String>,
 }
 
+/// Whether `s` starts with `urn:` (any case) and has more after it: what names a schema
+/// rather than an attribute. Byte-safe for any input (a multi-byte first character must not
+/// be cut in half).
+pub(crate) fn is_urn_like(s: &str) -> bool {
+    s.len() > 4 && s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
 /// Whether `s` is an RFC 7644 ATTRNAME (`ALPHA *(nameChar)`) or `$ref`.
 pub fn is_attr_name(s: &str) -> bool {
     if s == "$ref" {
@@ -135,6 +142,16 @@ impl fmt::Display for PatchPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_name_is_not_cut_when_looking_for_a_urn() {
+        for s in ["\"🇫🇷\"", "€€", "é.urn", "urn:x", "URN:ietf"] {
+            let _ = is_urn_like(s);
+        }
+        assert!(is_urn_like("URN:ietf"));
+        assert!(!is_urn_like("\"🇫🇷\""));
+        assert!(!is_urn_like("urn:"));
+    }
 
     #[test]
     fn urn_qualified_path_splits_at_the_last_colon() {

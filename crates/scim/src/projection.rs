@@ -206,7 +206,7 @@ fn parse_list<S: AsRef<str>>(param: &str, list: &[S]) -> Result<Vec<Selector>> {
 }
 
 fn looks_like_urn(s: &str) -> bool {
-    s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:") && !s.chars().any(char::is_whitespace)
+    crate::path::is_urn_like(s) && !s.chars().any(char::is_whitespace)
 }
 
 fn resolve_selector(registry: &Registry, kind: ResourceKind, s: &Selector) -> Option<Target> {

@@ -214,7 +214,7 @@ impl Builder<'_> {
             .and_then(|p| self.registry.resolve(self.kind, &p));
         match resolved {
             Some(resolved) => self.put(resolved, value),
-            None if value.is_object() && key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") => {
+            None if value.is_object() && crate::path::is_urn_like(key) => {
                 Err(ScimError::invalid_value(format!(
                     "schema '{key}' is not an extension of {}",
                     self.kind.name()

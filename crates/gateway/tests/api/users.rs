@@ -384,3 +384,27 @@ async fn attributes_and_excluded_attributes_shape_get_list_and_write_responses()
     assert_eq!(patched["displayName"], "Jack");
     assert!(patched.get("userName").is_none());
 }
+
+/// Names that start with a multi-byte character are refused or ignored like any unknown name
+/// — they once cut a string inside a character and panicked (found by the differential fuzzer).
+#[tokio::test]
+async fn multibyte_attribute_names_get_a_scim_answer_not_a_panic() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user(&app.a, "multibyte").await;
+    let id = user["id"].as_str().unwrap();
+    for query in [
+        "excludedAttributes=%22%F0%9F%87%AB%F0%9F%87%B7%22",
+        "attributes=%E2%82%AC%E2%82%AC",
+    ] {
+        let res = app.get(&app.a, &format!("/Users/{id}?{query}")).await;
+        assert!(res.status().as_u16() < 500, "{query}: {}", res.status());
+    }
+    let res = app
+        .post(
+            &app.a,
+            "/Users",
+            &json!({"userName": "euro", "€€": {"x": 1}}),
+        )
+        .await;
+    assert!(res.status().as_u16() < 500, "{}", res.status());
+}

@@ -120,7 +120,17 @@ impl Lexer {
             self.at += 1;
             match c {
                 '"' => return Ok(out),
-                '\\' => out.push(self.escape(pos)?),
+                '\\' => match self.escape(pos)? {
+                    // No stored string holds NUL (writes refuse it) and PostgreSQL text cannot
+                    // compare with one: refused here, both databases give the same answer.
+                    '\0' => {
+                        return Err(SyntaxError::new(
+                            pos,
+                            "a filter value cannot contain NUL (\\u0000)",
+                        ));
+                    }
+                    c => out.push(c),
+                },
                 c if (c as u32) < 0x20 => {
                     return Err(SyntaxError::new(
                         pos,

@@ -684,3 +684,11 @@ proptest! {
         let _ = PatchPath::parse(&truncated);
     }
 }
+
+#[test]
+fn a_nul_in_a_filter_value_is_a_syntax_error() {
+    // PostgreSQL cannot compare text with NUL; SQLite can: one answer for both, before SQL.
+    assert!(parse(r#"userName eq "a\u0000b""#).is_err());
+    assert!(parse(r#"emails[value eq "\u0000"]"#).is_err());
+    assert!(parse(r#"userName eq "a\u0001b""#).is_ok());
+}
