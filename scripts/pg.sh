@@ -5,6 +5,7 @@
 #   scripts/pg.sh stop
 #   scripts/pg.sh start --durable # a second, durable cluster for benchmarks (see below)
 #   scripts/pg.sh stop --durable
+#   scripts/pg.sh restart-fast|restart-immediate [--durable]   # the fault suite's restarts
 #
 # PG_DIR (default /tmp/blogin-scim-pg) and PG_PORT (default 55432) choose where and which port.
 #
@@ -64,14 +65,18 @@ start() {
   echo "postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 
+# `fast` rolls back open transactions and checkpoints; `immediate` is a crash: no checkpoint,
+# WAL replay on the next start (what the fault suite uses for "PostgreSQL dies").
 stop() {
   local bin
   bin=$(find_bin) || exit 0
-  as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -m "${1:-fast}" -w stop >/dev/null 2>&1 || true
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop ;;
-  *) echo "usage: $0 start|stop [--durable]" >&2; exit 2 ;;
+  stop) stop fast ;;
+  restart-fast) stop fast; start ;;
+  restart-immediate) stop immediate; start ;;
+  *) echo "usage: $0 start|stop|restart-fast|restart-immediate [--durable]" >&2; exit 2 ;;
 esac

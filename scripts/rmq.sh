@@ -3,6 +3,7 @@
 #
 #   scripts/rmq.sh start   # installs RabbitMQ from Debian if missing, starts a node; prints the AMQP URL
 #   scripts/rmq.sh stop    # stops the node and its epmd
+#   scripts/rmq.sh alarm on|off   # raises / clears a memory alarm (the fault suite)
 #
 # RMQ_DIR (default /tmp/blogin-scim-rmq), AMQP_PORT (default 55672) and RMQ_PROM_PORT
 # (default 55692, the Prometheus metrics endpoint at /metrics) choose where and which ports. The node name,
@@ -124,11 +125,22 @@ stop() {
   epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1 || true
 }
 
+# A memory alarm, as when the broker runs out of memory: RabbitMQ blocks every connection
+# that publishes until it clears. `on` sets the watermark below what the node uses.
+alarm() {
+  case "$1" in
+    on) ctl -q set_vm_memory_high_watermark 0.000001 >/dev/null ;;
+    off) ctl -q set_vm_memory_high_watermark 0.4 >/dev/null ;;
+    *) fail "alarm on|off" ;;
+  esac
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  alarm) alarm "${2:-}" ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|stop|alarm on|off" >&2
     exit 2
     ;;
 esac

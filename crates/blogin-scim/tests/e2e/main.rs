@@ -4,6 +4,8 @@
 mod delivery;
 mod entra;
 mod fanout;
+mod faults;
+mod fuzz;
 mod hostile;
 mod large_groups;
 mod okta;
