@@ -77,7 +77,11 @@ fn compare_bodies(a: &Answer, b: &Answer, na: Norm<'_>, nb: Norm<'_>) -> Verdict
             if ja == jb {
                 Verdict::Same
             } else {
-                Verdict::Disagree(format!("bodies differ: {}", first_difference(&ja, &jb, "")))
+                Verdict::Disagree(format!(
+                    "bodies differ: {}{}",
+                    first_difference(&ja, &jb, ""),
+                    page_shape(&a.json, &b.json)
+                ))
             }
         }
         (None, None) if a.raw == b.raw => Verdict::Same,
@@ -88,6 +92,24 @@ fn compare_bodies(a: &Answer, b: &Answer, na: Norm<'_>, nb: Norm<'_>) -> Verdict
         )),
         (Some(_), None) => Verdict::Disagree("only A's body is JSON".into()),
         (None, Some(_)) => Verdict::Disagree("only B's body is JSON".into()),
+    }
+}
+
+/// For list responses: where each page started and how long it was, beside the total.
+fn page_shape(a: &Option<Value>, b: &Option<Value>) -> String {
+    let shape = |v: &Option<Value>| {
+        v.as_ref()
+            .filter(|v| v.get("totalResults").is_some())
+            .map(|v| {
+                format!(
+                    "total {} start {} items {}",
+                    v["totalResults"], v["startIndex"], v["itemsPerPage"]
+                )
+            })
+    };
+    match (shape(a), shape(b)) {
+        (Some(x), Some(y)) => format!(" (A: {x}; B: {y})"),
+        _ => String::new(),
     }
 }
 

@@ -338,8 +338,12 @@ impl Translator<'_> {
                     [arr.clone(), arr, cond],
                 )
             }
+            // `LIMIT 1`: SQLite (3.51) otherwise flattens this EXISTS into a join, one row per
+            // matching element, and a page's OFFSET then counted those rows — a page past the
+            // matches returned a user again (found by the differential fuzzer). A subquery
+            // with a LIMIT is never flattened.
             _ => self.cust(
-                "EXISTS (SELECT 1 FROM json_each(search, ?) AS e WHERE ?)",
+                "EXISTS (SELECT 1 FROM json_each(search, ?) AS e WHERE ? LIMIT 1)",
                 [Expr::val(sqlite_path(keys)), cond],
             ),
         })
@@ -558,13 +562,15 @@ impl Translator<'_> {
     /// `EXISTS` over the group's member edges, optionally restricted to one member id.
     fn members_exists(&self, member: Option<&str>) -> Result<Expr> {
         let base = "EXISTS (SELECT 1 FROM group_members gm WHERE gm.tenant_id = groups.tenant_id AND gm.group_id = groups.id";
+        // `LIMIT 1` keeps SQLite from flattening the EXISTS into a join (see `exists`).
         Ok(match member {
-            None => Expr::cust(format!("{base})")),
+            None => Expr::cust(format!("{base} LIMIT 1)")),
             Some(s) => match uuid::Uuid::parse_str(s) {
                 // `members.value` is not caseExact in the Group schema: any case names the id.
-                Ok(id) if id.to_string() == s.to_lowercase() => {
-                    self.cust_vals(format!("{base} AND gm.member_id = ?)"), [Value::from(id)])
-                }
+                Ok(id) if id.to_string() == s.to_lowercase() => self.cust_vals(
+                    format!("{base} AND gm.member_id = ? LIMIT 1)"),
+                    [Value::from(id)],
+                ),
                 _ => false_expr(),
             },
         })

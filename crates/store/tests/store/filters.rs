@@ -355,3 +355,57 @@ both!(
         assert_eq!(names, ["a", "a-c", "ab", "B"], "folded, then by code point");
     }
 );
+
+both!(
+    a_page_past_the_matches_is_empty_for_every_kind_of_filter,
+    |fx: Fixture| async move {
+        fx.create(
+            User,
+            json!({"userName": "only", "emails": [
+                {"type": "work", "value": "o@x.com"},
+                {"value": "p@x.com"},
+                {"type": "home", "value": "q@x.com"},
+                {"type": "other", "value": "r@x.com"},
+                {"type": "work", "value": "s@x.com"},
+            ]}),
+        )
+        .await;
+        // A filter whose SQL binds parameters inside JSON functions, then LIMIT/OFFSET: the
+        // page past the one match must be empty (SQLite once returned the match again).
+        for filter in [
+            "emails.type pr",
+            "emails.value pr",
+            r#"emails.type eq "work""#,
+            "userName pr",
+            r#"emails[type eq "work"]"#,
+        ] {
+            let req = ListRequest {
+                filter: Some(scim::filter::parse(filter).unwrap()),
+                start_index: 3,
+                count: 200,
+                ..Default::default()
+            };
+            let page = fx.dir.list(fx.a, User, &req).await.unwrap();
+            assert_eq!(page.total_results, 1, "{filter}");
+            assert!(page.resources.is_empty(), "{filter}: a page past the end");
+        }
+        let members: Vec<_> = futures_util::future::join_all(
+            (0..4).map(|i| fx.create(User, json!({"userName": format!("member{i}")}))),
+        )
+        .await
+        .iter()
+        .map(|u| json!({"value": u.id.to_string()}))
+        .collect();
+        fx.create(Group, json!({"displayName": "big", "members": members}))
+            .await;
+        let req = ListRequest {
+            filter: Some(scim::filter::parse("members.value pr").unwrap()),
+            start_index: 2,
+            count: 200,
+            ..Default::default()
+        };
+        let page = fx.dir.list(fx.a, Group, &req).await.unwrap();
+        assert_eq!(page.total_results, 1);
+        assert!(page.resources.is_empty(), "members pr: a page past the end");
+    }
+);
