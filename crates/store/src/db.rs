@@ -8,13 +8,28 @@ pub type Connection = DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
-/// Longest a single PostgreSQL statement may run (below the gateway's 25 s request deadline,
-/// far above any indexed lookup or fan-out statement).
+/// Longest a single PostgreSQL statement may run, and a SQLite connection may be held by one
+/// use (below the gateway's 25 s request deadline, far above any indexed lookup or fan-out
+/// statement).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// SQLite virtual-machine steps between two checks of the statement budget (a check is a
+/// clock read; ~10,000 steps take well under a millisecond).
+const SQLITE_PROGRESS_STEPS: i32 = 10_000;
 
 /// Opens a pool for serving. `postgres://…` or `sqlite://path?mode=rwc` / `sqlite::memory:`.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, max_connections, Some(STATEMENT_TIMEOUT)).await
+}
+
+/// Opens a pool for serving whose statements are cancelled after `timeout` (see
+/// [`STATEMENT_TIMEOUT`]): for tests of the cancellation, and operators who need another bound.
+pub async fn connect_with_timeout(
+    url: &str,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, Some(timeout)).await
 }
 
 /// Opens a pool for migrations: no statement timeout (building an index over a large table
@@ -60,8 +75,36 @@ async fn connect_with(
             None => o,
         }
     });
+    // SQLite has no statement timeout: a progress handler, installed each time a connection
+    // is handed out, interrupts whatever runs on it once it has been out for the timeout
+    // (SQLITE_INTERRUPT, answered like PostgreSQL's cancellation). Per hand-out rather than
+    // per statement, which SQLite offers no hook for; every use of a connection here is one
+    // statement or one short transaction.
+    // (`after_connect` for a new connection's first hand-out, `before_acquire` for the next.)
+    if let Some(budget) = statement_timeout {
+        opts.map_sqlx_sqlite_pool_opts(move |p| {
+            p.after_connect(move |conn, _meta| {
+                Box::pin(async move { restart_budget(conn, budget).await })
+            })
+            .before_acquire(move |conn, _meta| {
+                Box::pin(async move { restart_budget(conn, budget).await.map(|()| true) })
+            })
+        });
+    }
     let db = Database::connect(opts).await?;
     Ok(db)
+}
+
+/// Interrupts whatever runs on `conn` once `budget` has passed from now.
+async fn restart_budget(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+    budget: Duration,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let handed_out = std::time::Instant::now();
+    conn.lock_handle()
+        .await?
+        .set_progress_handler(SQLITE_PROGRESS_STEPS, move || handed_out.elapsed() < budget);
+    Ok(())
 }
 
 /// Applies every pending migration; on SQLite then refreshes the planner's statistics where

@@ -99,9 +99,21 @@ fn is_transient_sqlstate(code: &str) -> bool {
         )
 }
 
-/// Whether PostgreSQL cancelled a statement that ran past `statement_timeout` (see `db.rs`).
+/// Whether the database cancelled a statement for running too long (see `db.rs`):
+/// PostgreSQL's `statement_timeout` (`57014`), SQLite's progress handler (`SQLITE_INTERRUPT`).
 pub(crate) fn is_statement_timeout(e: &DbErr) -> bool {
-    e.to_string().contains("statement timeout")
+    use sea_orm::{RuntimeErr, SqlxError};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
+            match x.as_ref() {
+                SqlxError::Database(db) => {
+                    matches!(db.code().as_deref(), Some("57014" | "9"))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
 }
 
 /// A read's database error as the client's answer: a statement cancelled for running too long

@@ -2,6 +2,7 @@
 //! (`BLOGIN_SCIM_TEST_PG_URL`, set by `scripts/test.sh`; the PostgreSQL half fails, never
 //! skips, when it is missing).
 
+mod budget;
 mod support;
 
 mod background;
