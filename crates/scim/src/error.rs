@@ -96,8 +96,24 @@ pub struct ScimError {
 /// back, stored in the provisioning log or written to a log line.
 pub const MAX_DETAIL: usize = 512;
 
-/// `detail` cut to [`MAX_DETAIL`] bytes at a character boundary, marked with `…` when cut.
+/// `detail` with control characters escaped (`\u{0}`: a quoted NUL would break the
+/// provisioning log on PostgreSQL, and a raw newline or escape sequence forge log lines), cut
+/// to [`MAX_DETAIL`] bytes at a character boundary, marked with `…` when cut.
 fn bounded(detail: String) -> String {
+    let detail = if detail.chars().any(char::is_control) {
+        detail
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    format!("\\u{{{:x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        detail
+    };
     if detail.len() <= MAX_DETAIL {
         return detail;
     }
@@ -223,6 +239,15 @@ pub type Result<T, E = ScimError> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_details_are_escaped() {
+        let e = ScimError::invalid_value("member value 'a\0b\nc\u{85}' is not a resource id");
+        assert_eq!(
+            e.detail(),
+            "member value 'a\\u{0}b\\u{a}c\\u{85}' is not a resource id"
+        );
+    }
 
     #[test]
     fn every_scim_type_has_the_status_rfc_7644_assigns() {

@@ -241,3 +241,19 @@ both!(
         );
     }
 );
+
+both!(
+    a_refusal_quoting_a_nul_is_logged_on_both_databases,
+    |fx: Fixture| async move {
+        // The refusal's detail quotes the bad member value; PostgreSQL text cannot hold the
+        // NUL in it, so it is escaped before it reaches the provisioning log.
+        let cmd = fx.command(
+            fx.a,
+            Group,
+            Change::Create(json!({"displayName": "nul", "members": [{"value": "x\u{0}"}]})),
+        );
+        let refused = fx.dir.apply(&cmd).await.unwrap().unwrap_err();
+        assert_eq!(refused.status(), 400);
+        assert!(!refused.detail().contains('\u{0}'));
+    }
+);
