@@ -14,7 +14,7 @@
 //! (`BLOGIN_SCIM_FAULT_SECONDS`, seconds of load around each fault; default 4 here).
 
 use crate::support::{
-    CutProxy, Proc, TempDir, Tenant, bin, free_addr, script, tenant_cli, wait_ready,
+    CutProxy, Proc, TempDir, Tenant, env_or, free_addr, migrate, script, tenant_cli, wait_ready,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,16 +138,7 @@ impl Rig {
                 format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()),
             ),
         ];
-        let migrate = Command::new(bin())
-            .arg("migrate")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(
-            migrate.status.success(),
-            "{}",
-            String::from_utf8_lossy(&migrate.stderr)
-        );
+        migrate(&env);
         let (store_health, worker_health, gateway_addr) = (free_addr(), free_addr(), free_addr());
         let placeholder = |name: &str| Proc::spawn_command(name, &tmp.0, Command::new("true"));
         let mut rig = Rig {
@@ -431,23 +422,13 @@ struct Struck {
 
 /// Seconds of load before and after each fault.
 fn fault_seconds() -> Duration {
-    Duration::from_secs(
-        std::env::var("BLOGIN_SCIM_FAULT_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(4),
-    )
+    Duration::from_secs(env_or("BLOGIN_SCIM_FAULT_SECONDS", 4))
 }
 
 /// How long RabbitMQ stays down when it is restarted (`BLOGIN_SCIM_FAULT_BROKER_DOWN_SECS`,
 /// default 2): longer than the clients' reconnect backoff, so they must retry.
 fn broker_down() -> Duration {
-    Duration::from_secs(
-        std::env::var("BLOGIN_SCIM_FAULT_BROKER_DOWN_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(2),
-    )
+    Duration::from_secs(env_or("BLOGIN_SCIM_FAULT_BROKER_DOWN_SECS", 2))
 }
 
 async fn strike(rig: &mut Rig, services: &Services, name: &'static str) -> Struck {

@@ -5,18 +5,11 @@
 //! `BLOGIN_SCIM_FUZZ_SEED` (default: random, printed) choose the run; `scripts/fuzz.sh` runs
 //! it (with any count and seed).
 
-use crate::support::{Cluster, Deployment, Serve};
+use crate::support::{Cluster, Deployment, Serve, env_or};
 use blogin_scim_httpfuzz::{Config, Lane, Target};
 
 /// Tenants per deployment, each a sequential lane of the fuzzer.
 const LANES: usize = 8;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn target(name: &str, deployment: &impl Deployment, prefix: &str) -> Target {
     Target {

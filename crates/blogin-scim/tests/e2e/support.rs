@@ -331,16 +331,7 @@ impl Cluster {
             ),
         ];
         env.extend(extra.iter().cloned());
-        let migrate = Command::new(bin())
-            .arg("migrate")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap();
-        assert!(
-            migrate.status.success(),
-            "migrate failed: {}",
-            String::from_utf8_lossy(&migrate.stderr)
-        );
+        migrate(&env);
         let store_health = free_addr();
         let mut store = Proc::spawn(
             "store",
@@ -607,4 +598,27 @@ pub(crate) fn script(name: &str, args: &[&str], env: &[(&str, String)]) -> Strin
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `blogin-scim migrate` with `env` (panics with its output on failure).
+pub(crate) fn migrate(env: &[(&'static str, String)]) {
+    let migrate = Command::new(bin())
+        .arg("migrate")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "migrate failed: {}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+}
+
+/// The environment variable `name` parsed, or `default` when unset or unparsable (the
+/// suites' knobs for longer runs).
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
