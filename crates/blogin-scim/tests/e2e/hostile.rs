@@ -322,3 +322,95 @@ async fn the_store_admits_only_callers_with_the_role_secret() {
         .await;
     assert_eq!(r.body["totalResults"], 1);
 }
+
+/// The audit's resource attacks from one tenant, all at once, while another tenant works:
+/// 24 concurrent expensive filters, maximal PATCHes (every value the limits allow), a
+/// 1,000,000-character `userName`, bodies past the limit and page after page of the largest
+/// resources. The attacker gets its own answers (never `5xx`); the bystander's creates and
+/// reads all succeed (its p99 is printed, not asserted).
+#[tokio::test(flavor = "multi_thread")]
+async fn one_tenant_abusing_filters_patches_and_sizes_does_not_stop_another_on_serve() {
+    let serve = Serve::start().await;
+    let attacker = Scim::new(&serve.create_tenant("attacker"));
+    let victim = serve.create_tenant("bystander");
+    // Seed the attacker with large users (most of the 64 KiB each) to page through.
+    let filler = "x".repeat(15_000);
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let r = attacker
+            .post(
+                "/Users",
+                &json!({"userName": format!("big{i}"), "nickName": filler, "title": filler,
+                        "profileUrl": filler, "userType": filler}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body["detail"]);
+        ids.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    let traffic = bystander(&victim, 80);
+    let mut attacks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let attacker = attacker.clone();
+        attacks.spawn(async move {
+            let filter = "(nickName co \"xy\" or title ew \"zz\" or profileUrl sw \"q\") and not (userType co \"a\")";
+            let r = attacker
+                .get(&format!("/Users?filter={}&count=200&startIndex={}", urlencode(filter), i % 5 + 1))
+                .await;
+            r.status
+        });
+    }
+    for id in ids.into_iter().take(8) {
+        let attacker = attacker.clone();
+        attacks.spawn(async move {
+            // As many emails as one attribute may hold, replacing and filtering on them.
+            let emails: Vec<_> = (0..250)
+                .map(|n| json!({"value": format!("e{n}@example.com"), "type": "work"}))
+                .collect();
+            let ops = json!([
+                {"op": "replace", "path": "emails", "value": emails},
+                {"op": "replace", "path": "emails[type eq \"work\"].display", "value": "w"},
+                {"op": "remove", "path": "emails[value sw \"e1\"]"},
+            ]);
+            attacker
+                .patch(&format!("/Users/{id}"), &crate::support::patch_op(ops))
+                .await
+                .status
+        });
+    }
+    {
+        let attacker = attacker.clone();
+        attacks.spawn(async move {
+            attacker
+                .post("/Users", &json!({"userName": "n".repeat(1_000_000)}))
+                .await
+                .status
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = attacks.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s < 500),
+        "the attacker got server errors: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&413) || statuses.contains(&400),
+        "{statuses:?}"
+    );
+    let (bad, took) = traffic.await.unwrap();
+    println!(
+        "serve: bystander p99 while another tenant abuses filters, PATCHes and sizes: {:?}",
+        p99(took)
+    );
+    assert!(bad.is_empty(), "bystander failures {bad:?}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
