@@ -361,6 +361,16 @@ impl Shared {
             .map_err(|e| unavailable("opening a channel", e))
     }
 
+    /// Whether the bus now uses another connection than `connection` (it reconnected).
+    async fn replaced(&self, connection: &Arc<Connection>) -> bool {
+        self.link
+            .lock()
+            .await
+            .connection
+            .as_ref()
+            .is_some_and(|current| !Arc::ptr_eq(current, connection))
+    }
+
     /// The reply channel on the live connection, opened anew whenever the connection was
     /// replaced (a channel of a connection that broke must never be written to again: its
     /// publishes would vanish, and with them every reply).

@@ -13,7 +13,7 @@ use futures_util::StreamExt as _;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicPublishOptions, BasicQosOptions, BasicRejectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{Acker, BasicProperties, Channel};
+use lapin::{Acker, BasicProperties, Channel, Connection};
 use prost::Message as _;
 use scim_wire::pb;
 use std::fmt;
@@ -37,6 +37,9 @@ const BROKER_CALL: Duration = Duration::from_secs(5);
 /// A consumer of one queue on a channel of its own: what command and job consumers share.
 struct QueueConsumer {
     shared: Arc<Shared>,
+    /// The connection the channel is on: when the bus has replaced it (another user of the
+    /// bus found it broken and reconnected), this consumer is stale too.
+    connection: Arc<Connection>,
     /// Where replies are published: this consumer's bus or another connection's.
     replies: Arc<Shared>,
     queue: ShortString,
@@ -74,7 +77,11 @@ impl QueueConsumer {
         queue: &ShortString,
         prefetch: u16,
     ) -> Result<Self, BusError> {
-        let channel = shared.channel(true).await?;
+        let connection = shared.connection(true).await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| unavailable("opening a channel", e))?;
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
             .await
@@ -84,6 +91,7 @@ impl QueueConsumer {
             shared: Arc::clone(shared),
             replies: Arc::clone(shared),
             queue: queue.clone(),
+            connection,
             channel,
             consumer,
         })
@@ -96,7 +104,10 @@ impl QueueConsumer {
             tokio::select! {
                 item = self.consumer.next() => break item,
                 () = tokio::time::sleep(CHANNEL_CHECK) => {
-                    if !self.channel.status().connected() {
+                    if !self.channel.status().connected()
+                        || !self.connection.status().connected()
+                        || self.shared.replaced(&self.connection).await
+                    {
                         return Err(BusError::Unavailable(format!(
                             "the channel consuming {} closed",
                             self.queue
