@@ -81,7 +81,23 @@ impl FanoutWorker {
             }
         };
         let outbox_id = job.outbox_id;
-        match self.store.clone().run_fanout_job(traced(job)).await {
+        // Transient failures are retried here, with backoff, for a while before the job goes
+        // back to the queue: a database restart takes about a second, and requeueing at once
+        // spent a job's deliveries within it — dead-lettered jobs wait ten minutes for the
+        // relay, and the projections with them.
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(200);
+        let outcome = loop {
+            match self.store.clone().run_fanout_job(traced(job.clone())).await {
+                Err(status) if is_transient(&status) && started.elapsed() < RETRY_WINDOW => {
+                    tracing::debug!(outbox_id, code = ?status.code(), retry_in = ?pause, "fan-out job failed transiently");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                outcome => break outcome,
+            }
+        };
+        match outcome {
             Ok(done) => {
                 tracing::debug!(
                     outbox_id,
@@ -121,6 +137,9 @@ impl FanoutWorker {
         .await
     }
 }
+
+/// How long a job's transient failures are retried before it is requeued.
+const RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn settle(result: Result<(), BusError>) {
     if let Err(e) = result {
