@@ -2,7 +2,7 @@
 //! everything else is infrastructure, which callers retry when [`StoreError::is_transient`].
 
 use scim::ScimError;
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr, SqlxError};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,15 +45,10 @@ impl StoreError {
 /// session: `57P01`, then I/O errors until the pool reconnects). Retrying after a lost
 /// connection is safe even if the commit went through: writes are idempotent by command id.
 pub(crate) fn is_transient_db(e: &DbErr) -> bool {
-    use sea_orm::{RuntimeErr, SqlxError};
-    let sqlx = match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
-        DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
-            Some(x.as_ref())
-        }
-        _ => None,
-    };
-    match sqlx {
+    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    match statement_error(e) {
         Some(
             SqlxError::Io(_)
             | SqlxError::Tls(_)
@@ -102,17 +97,19 @@ fn is_transient_sqlstate(code: &str) -> bool {
 /// Whether the database cancelled a statement for running too long (see `db.rs`):
 /// PostgreSQL's `statement_timeout` (`57014`), SQLite's progress handler (`SQLITE_INTERRUPT`).
 pub(crate) fn is_statement_timeout(e: &DbErr) -> bool {
-    use sea_orm::{RuntimeErr, SqlxError};
+    matches!(
+        statement_error(e),
+        Some(SqlxError::Database(db)) if matches!(db.code().as_deref(), Some("57014" | "9"))
+    )
+}
+
+/// The driver's error behind a failed statement (execution or query), if it came from sqlx.
+fn statement_error(e: &DbErr) -> Option<&SqlxError> {
     match e {
         DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x)) => {
-            match x.as_ref() {
-                SqlxError::Database(db) => {
-                    matches!(db.code().as_deref(), Some("57014" | "9"))
-                }
-                _ => false,
-            }
+            Some(x.as_ref())
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -137,7 +134,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::{RuntimeErr, SqlxError};
     use std::sync::Arc;
 
     fn exec(e: SqlxError) -> DbErr {
