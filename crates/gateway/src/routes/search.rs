@@ -61,23 +61,21 @@ pub(super) async fn root_search(ctx: &Ctx, body: Body) -> Result<Response, Gatew
     let (mut total, mut resources) = (0, Vec::new());
     // `skip`: how many matches of the remaining types still lie before the page.
     let mut skip = paging.offset();
+    // A page of one type cut short by its byte budget ends the whole page (the next type's
+    // resources would otherwise sit where the cut ones belong); later types still count
+    // toward totalResults.
+    let mut cut_short = false;
     for (kind, query) in &queries {
-        let remaining = paging.count - resources.len() as u32;
+        let remaining = if cut_short {
+            0
+        } else {
+            paging.count - resources.len() as u32
+        };
         let (matches, found) = page(ctx, *kind, query, skip + 1, remaining).await?;
         total += matches;
-        // A page of one type cut short by its byte budget ends the whole page: the next
-        // type's resources would otherwise sit where the cut ones belong.
-        let cut_short =
-            (found.len() as u64) < u64::from(remaining).min(matches.saturating_sub(skip));
+        cut_short |= (found.len() as u64) < u64::from(remaining).min(matches.saturating_sub(skip));
         resources.extend(found);
         skip = skip.saturating_sub(matches);
-        if cut_short {
-            // Later types still count toward totalResults.
-            for (kind, query) in queries.iter().skip_while(|(k, _)| k != kind).skip(1) {
-                total += page(ctx, *kind, query, 1, 0).await?.0;
-            }
-            break;
-        }
     }
     let list = ListResponse::new(total, paging.start_index, resources);
     Ok(response::json(StatusCode::OK, &list.to_json()))
