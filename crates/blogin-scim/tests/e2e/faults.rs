@@ -14,7 +14,8 @@
 //! (`BLOGIN_SCIM_FAULT_SECONDS`, seconds of load around each fault; default 4 here).
 
 use crate::support::{
-    CutProxy, Proc, TempDir, Tenant, env_or, free_addr, migrate, script, tenant_cli, wait_ready,
+    CutProxy, Proc, TempDir, Tenant, env_or, free_addr, migrate, parse_tenant, remote_tenant_cli,
+    role_secret_in, script, wait_ready,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,31 +192,14 @@ impl Rig {
         wait_ready(&format!("http://{listen}/readyz"), &mut [&mut self.gateway]).await;
     }
 
-    fn tenant_cli(&self, args: &[&str]) -> String {
-        let mut all = args.to_vec();
-        let store_url = format!("http://{}", self.store_addr);
-        all.extend(["--store-url", &store_url]);
-        let env: Vec<(&str, String)> = self
-            .env
-            .iter()
-            .filter(|(k, _)| *k == "BLOGIN_SCIM_ROLE_SECRET")
-            .cloned()
-            .chain([(
-                "BLOGIN_SCIM_PUBLIC_URL",
-                format!("http://{}", self.gateway_addr),
-            )])
-            .collect();
-        tenant_cli(&all, &env)
-    }
-
     fn create_tenant(&self, slug: &str) -> Tenant {
-        let v: Value =
-            serde_json::from_str(self.tenant_cli(&["create", slug, "--json"]).trim()).unwrap();
-        Tenant {
-            slug: slug.to_owned(),
-            base_url: v["base_url"].as_str().unwrap().to_owned(),
-            token: v["token"].as_str().unwrap().to_owned(),
-        }
+        // Straight to the store, not through the proxy the suite cuts.
+        parse_tenant(&remote_tenant_cli(
+            &["create", slug, "--json"],
+            &format!("http://{}", self.store_addr),
+            &format!("http://{}", self.gateway_addr),
+            role_secret_in(&self.env),
+        ))
     }
 }
 

@@ -169,7 +169,7 @@ pub(crate) fn tenant_cli(args: &[&str], env: &[(&str, String)]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn parse_tenant(stdout: &str) -> Tenant {
+pub(crate) fn parse_tenant(stdout: &str) -> Tenant {
     let v: Value = serde_json::from_str(stdout.trim()).expect("tenant create --json prints JSON");
     Tenant {
         slug: v["tenant"].as_str().unwrap().to_owned(),
@@ -392,11 +392,7 @@ impl Cluster {
 
     /// The secret the roles of this cluster share.
     pub(crate) fn role_secret(&self) -> String {
-        self.env
-            .iter()
-            .find(|(k, _)| *k == "BLOGIN_SCIM_ROLE_SECRET")
-            .map(|(_, v)| v.clone())
-            .expect("the cluster's role secret")
+        role_secret_in(&self.env).to_owned()
     }
 
     /// Starts one more worker.
@@ -414,16 +410,27 @@ impl Deployment for Cluster {
     }
 
     fn tenant(&self, args: &[&str]) -> String {
-        let mut all = args.to_vec();
-        all.extend(["--store-url", &self.store_url]);
-        tenant_cli(
-            &all,
-            &[
-                ("BLOGIN_SCIM_PUBLIC_URL", self.root.clone()),
-                ("BLOGIN_SCIM_ROLE_SECRET", self.role_secret()),
-            ],
-        )
+        remote_tenant_cli(args, &self.store_url, &self.root, &self.role_secret())
     }
+}
+
+/// `blogin-scim tenant …` against a store role at `store_url`, presenting `role_secret`, with
+/// Base URLs on `public_root`.
+pub(crate) fn remote_tenant_cli(
+    args: &[&str],
+    store_url: &str,
+    public_root: &str,
+    role_secret: &str,
+) -> String {
+    let mut all = args.to_vec();
+    all.extend(["--store-url", store_url]);
+    tenant_cli(
+        &all,
+        &[
+            ("BLOGIN_SCIM_PUBLIC_URL", public_root.to_owned()),
+            ("BLOGIN_SCIM_ROLE_SECRET", role_secret.to_owned()),
+        ],
+    )
 }
 
 /// An IdP's HTTP client for one tenant.
@@ -621,4 +628,12 @@ pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The `BLOGIN_SCIM_ROLE_SECRET` of a deployment's environment.
+pub(crate) fn role_secret_in<'a>(env: &'a [(&'static str, String)]) -> &'a str {
+    env.iter()
+        .find(|(k, _)| *k == "BLOGIN_SCIM_ROLE_SECRET")
+        .map(|(_, v)| v.as_str())
+        .expect("a role secret in the deployment's environment")
 }
