@@ -14,8 +14,8 @@
 //! (`BLOGIN_SCIM_FAULT_SECONDS`, seconds of load around each fault; default 4 here).
 
 use crate::support::{
-    CutProxy, Proc, TempDir, Tenant, env_or, free_addr, migrate, parse_tenant, remote_tenant_cli,
-    role_secret_in, script, wait_ready,
+    CutProxy, Proc, TempDir, Tenant, env_or, free_addr, free_port_with, migrate, parse_tenant,
+    remote_tenant_cli, role_secret_in, script, wait_ready,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,17 +50,11 @@ impl Services {
         ];
         // rmq.sh derives epmd (−1000), distribution (+1) and CLI (+8…+17) ports from the AMQP
         // port: pick one whose neighbours are free too.
-        let amqp_port = loop {
-            let p: u16 = port(free_addr()).parse().unwrap();
-            let free = |q: u16| std::net::TcpListener::bind(("127.0.0.1", q)).is_ok();
-            if (20_000..60_000).contains(&p)
-                && free(p - 1000)
-                && (p + 1..=p + 17).all(free)
-                && free(p + 20)
-            {
-                break p;
-            }
-        };
+        let amqp_port = free_port_with(|p| {
+            let mut ports = vec![p - 1000, p + 20];
+            ports.extend(p + 1..=p + 17);
+            ports
+        });
         let rmq_env = vec![
             ("RMQ_DIR", tmp.0.join("rmq").display().to_string()),
             ("AMQP_PORT", amqp_port.to_string()),

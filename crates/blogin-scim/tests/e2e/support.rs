@@ -115,11 +115,37 @@ impl Drop for Proc {
     }
 }
 
-/// A free loopback port (bound and released; the race with other tests is harmless in
-/// practice because the kernel does not hand the same ephemeral port out again at once).
+/// Ports handed out to this test process, so two callers never get the same one.
+static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+/// Where [`free_port_with`] looks: below Linux's ephemeral range (32768–60999). A port picked
+/// there by binding to 0 and releasing it can be taken a moment later as the local port of any
+/// outgoing connection (CI saw a restarted role fail with "Address already in use"); the
+/// kernel never assigns ports below that range to outgoing connections.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A loopback port that is free now, outside the ephemeral range, handed out once per test
+/// process together with the ports `companions` derives from it (which must be free too: a
+/// RabbitMQ node also listens on neighbours of its AMQP port).
+pub(crate) fn free_port_with(companions: impl Fn(u16) -> Vec<u16>) -> u16 {
+    let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    for _ in 0..10_000 {
+        let p = TEST_PORTS.start + (Uuid::new_v4().as_u128() % u128::from(span)) as u16;
+        let mut all = companions(p);
+        all.push(p);
+        if all.iter().all(|q| !handed.contains(q) && free(*q)) {
+            handed.extend(all);
+            return p;
+        }
+    }
+    panic!("no free loopback port in {TEST_PORTS:?}");
+}
+
+/// A free loopback address (see [`free_port_with`]).
 pub(crate) fn free_addr() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+    format!("127.0.0.1:{}", free_port_with(|_| Vec::new()))
 }
 
 /// Polls `url` until it answers 200.

@@ -21,6 +21,19 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy on a port the test can bind again after cutting it: below Linux's ephemeral
+    /// range (32768–60999), so no outgoing connection takes the port in between.
+    async fn start_anywhere(upstream: SocketAddr) -> (Proxy, SocketAddr) {
+        for _ in 0..1_000 {
+            let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+            let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+            if free {
+                return Self::start(SocketAddr::from(([127, 0, 0, 1], port)), upstream).await;
+            }
+        }
+        panic!("no free loopback port for the proxy");
+    }
+
     async fn start(listen: SocketAddr, upstream: SocketAddr) -> (Proxy, SocketAddr) {
         let socket = TcpSocket::new_v4().unwrap();
         socket.set_reuseaddr(true).unwrap();
@@ -94,7 +107,7 @@ fn spawn_worker(bus: AmqpBus, failures: mpsc::UnboundedSender<BusError>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_survives_losing_the_broker() {
     let (upstream, with_authority) = split_url(&amqp_url());
-    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let (proxy, proxy_addr) = Proxy::start_anywhere(upstream).await;
     let config = proxied_config(with_authority(proxy_addr));
     let bus = AmqpBus::connect(config.clone()).await.expect("connect");
     let client = bus.client().await.expect("client");
@@ -187,7 +200,7 @@ fn job_body(outbox_id: i64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_publisher_survives_losing_the_broker() {
     let (upstream, with_authority) = split_url(&amqp_url());
-    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let (proxy, proxy_addr) = Proxy::start_anywhere(upstream).await;
     let config = proxied_config(with_authority(proxy_addr));
     let bus = AmqpBus::connect(config.clone()).await.expect("connect");
     let publisher = bus.publisher().await.expect("publisher");
@@ -332,7 +345,7 @@ async fn amqp_replies_through_another_connection_reach_the_requester() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_settling_and_replying_on_a_dead_connection_fail_promptly() {
     let (upstream, with_authority) = split_url(&amqp_url());
-    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let (proxy, proxy_addr) = Proxy::start_anywhere(upstream).await;
     let config = proxied_config(with_authority(proxy_addr));
     let consuming = AmqpBus::connect(config.clone()).await.expect("connect");
     let publishing = AmqpBus::connect(config.clone()).await.expect("connect");
@@ -387,7 +400,7 @@ async fn amqp_settling_and_replying_on_a_dead_connection_fail_promptly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn amqp_replies_resume_after_the_reply_connection_is_lost() {
     let (upstream, with_authority) = split_url(&amqp_url());
-    let (proxy, proxy_addr) = Proxy::start("127.0.0.1:0".parse().unwrap(), upstream).await;
+    let (proxy, proxy_addr) = Proxy::start_anywhere(upstream).await;
     let config = proxied_config(amqp_url());
     let consuming = AmqpBus::connect(config.clone()).await.expect("connect");
     let publishing = AmqpBus::connect(AmqpConfig {
