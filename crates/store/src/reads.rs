@@ -279,19 +279,17 @@ impl Directory {
         let (total, mut resources) = match kind {
             ResourceKind::User => {
                 let (count, page) = self.list_queries::<user::Entity>(tenant, kind, req)?;
-                let total = count.count(&self.db).await.map_err(read_error)?;
                 let rows = page.all(&self.db).await.map_err(read_error)?;
                 (
-                    total,
+                    self.total(req, rows.len(), count).await?,
                     rows.into_iter().map(user_resource).collect::<Vec<_>>(),
                 )
             }
             ResourceKind::Group => {
                 let (count, page) = self.list_queries::<group::Entity>(tenant, kind, req)?;
-                let total = count.count(&self.db).await.map_err(read_error)?;
                 let rows = page.all(&self.db).await.map_err(read_error)?;
                 (
-                    total,
+                    self.total(req, rows.len(), count).await?,
                     rows.into_iter().map(group_resource).collect::<Vec<_>>(),
                 )
             }
@@ -304,6 +302,26 @@ impl Directory {
             total_results: total,
             resources,
         })
+    }
+
+    /// `totalResults` of a list call whose page query returned `rows`: a page that is not full
+    /// and is not past the end holds the last match, so the total is known without counting
+    /// (a `userName eq` lookup, the last page of an import); otherwise `count` is run.
+    async fn total<E>(
+        &self,
+        req: &ListRequest,
+        rows: usize,
+        count: sea_orm::Select<E>,
+    ) -> StoreResult<u64>
+    where
+        E: EntityTrait,
+        E::Model: sea_orm::FromQueryResult + Send + Sync,
+    {
+        let (rows, offset) = (rows as u64, Ord::max(req.start_index, 1) - 1);
+        if rows < req.count && (rows > 0 || offset == 0) {
+            return Ok(offset + rows);
+        }
+        count.count(&self.db).await.map_err(read_error)
     }
 
     /// The two statements of a list call on entity `E` (`users` or `groups`): all matches

@@ -257,3 +257,46 @@ both!(
         assert!(!refused.detail().contains('\u{0}'));
     }
 );
+
+both!(
+    total_results_is_exact_on_every_page_whether_counted_or_derived,
+    |fx: Fixture| async move {
+        for i in 0..5 {
+            fx.user(&format!("page{i}@example.com")).await;
+        }
+        fx.create_in(fx.b, User, json!({"userName": "other@example.com"}))
+            .await;
+        // (startIndex, count) → (totalResults, resources on the page)
+        let cases = [
+            ((1, 10), (5, 5)),
+            ((3, 10), (5, 3)),
+            ((5, 10), (5, 1)),
+            ((6, 10), (5, 0)),
+            ((60, 10), (5, 0)),
+            ((1, 0), (5, 0)),
+            ((1, 5), (5, 5)),
+            ((2, 2), (5, 2)),
+            ((4, 2), (5, 2)),
+        ];
+        for ((start_index, count), want) in cases {
+            let page = fx
+                .dir
+                .list(
+                    fx.a,
+                    User,
+                    &scim_store::ListRequest {
+                        start_index,
+                        count,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(
+                (page.total_results, page.resources.len() as u64),
+                want,
+                "startIndex={start_index} count={count}"
+            );
+        }
+    }
+);
