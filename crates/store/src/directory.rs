@@ -34,8 +34,10 @@ pub struct Directory {
     background_slots: Arc<Semaphore>,
     /// Schemas, for validation, PATCH and filter translation.
     pub(crate) registry: Arc<Registry>,
-    /// SQLite allows one writer: serialising write transactions in-process turns lock errors
-    /// into a short queue. `None` on PostgreSQL, where row versions arbitrate.
+    /// SQLite allows one writer: every write of this process (command batches, fan-out jobs,
+    /// outbox marks, tenant and token changes, log rows) takes this lock first, so they queue
+    /// here, in order, instead of sleeping in SQLite's busy handler. `None` on PostgreSQL,
+    /// where row locks and versions arbitrate.
     write_lock: Option<Arc<Mutex<()>>>,
 }
 
@@ -123,6 +125,22 @@ impl Directory {
             None => None,
         }
     }
+}
+
+/// Begins a write transaction on `conn`. On SQLite `BEGIN IMMEDIATE`: the write lock is taken
+/// at once, so the transaction never starts as a reader that must upgrade later — an upgrade
+/// after another process (the `tenant` CLI on the same file) wrote fails with
+/// `SQLITE_BUSY_SNAPSHOT`, which no wait resolves. Within this process writers already queue on
+/// `write_guard`, so the lock is free and nothing waits in SQLite's busy handler.
+pub(crate) async fn begin_write(
+    conn: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    conn.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Now, truncated to microseconds: what PostgreSQL stores, so a value read back equals the one

@@ -26,6 +26,10 @@ pub enum StoreError {
     /// Conflicting writes kept winning the race; the caller may retry later.
     #[error("the resource is being modified concurrently; retry")]
     Contended,
+    /// A batched command's client stopped waiting before the command was reached: it was not
+    /// applied (its client was answered `503` and will retry).
+    #[error("the command's deadline passed before it was applied")]
+    Expired,
 }
 
 impl StoreError {
@@ -33,7 +37,7 @@ impl StoreError {
     /// serialization failures, contention).
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Contended => true,
+            StoreError::Contended | StoreError::Expired => true,
             StoreError::Db(e) => is_transient_db(e),
             _ => false,
         }
@@ -45,26 +49,13 @@ impl StoreError {
 /// session: `57P01`, then I/O errors until the pool reconnects). Retrying after a lost
 /// connection is safe even if the commit went through: writes are idempotent by command id.
 pub(crate) fn is_transient_db(e: &DbErr) -> bool {
-    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+    if is_unreachable_db(e) {
         return true;
     }
-    match statement_error(e) {
-        Some(
-            SqlxError::Io(_)
-            | SqlxError::Tls(_)
-            | SqlxError::Protocol(_)
-            | SqlxError::PoolTimedOut
-            | SqlxError::PoolClosed
-            | SqlxError::WorkerCrashed,
-        ) => return true,
-        Some(SqlxError::Database(db)) => {
-            if let Some(code) = db.code()
-                && is_transient_sqlstate(&code)
-            {
-                return true;
-            }
-        }
-        _ => {}
+    if let Some(SqlxError::Database(db)) = statement_error(e)
+        && matches!(db.code().as_deref(), Some("40001" | "40P01"))
+    {
+        return true;
     }
     if !matches!(e, DbErr::Exec(_) | DbErr::Query(_)) {
         return false;
@@ -84,14 +75,30 @@ pub(crate) fn is_transient_db(e: &DbErr) -> bool {
     .any(|m| msg.contains(m))
 }
 
-/// PostgreSQL SQLSTATEs worth a retry: connection exceptions (class 08), serialization
-/// failure and deadlock, too many connections, and the server shutting down or starting.
-fn is_transient_sqlstate(code: &str) -> bool {
-    code.starts_with("08")
-        || matches!(
-            code,
-            "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
-        )
+/// Whether the database itself cannot be reached (connection, pool, server shutting down): a
+/// failure every statement would share, unlike a conflict or one statement's own error.
+pub(crate) fn is_unreachable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(e) if is_unreachable_db(e))
+}
+
+fn is_unreachable_db(e: &DbErr) -> bool {
+    if matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
+        return true;
+    }
+    match statement_error(e) {
+        Some(
+            SqlxError::Io(_)
+            | SqlxError::Tls(_)
+            | SqlxError::Protocol(_)
+            | SqlxError::PoolTimedOut
+            | SqlxError::PoolClosed
+            | SqlxError::WorkerCrashed,
+        ) => true,
+        Some(SqlxError::Database(db)) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// Whether the database cancelled a statement for running too long (see `db.rs`):
@@ -147,9 +154,13 @@ mod tests {
         assert!(StoreError::Db(exec(SqlxError::Io(reset))).is_transient());
         assert!(StoreError::Db(exec(SqlxError::PoolTimedOut)).is_transient());
         assert!(StoreError::Db(exec(SqlxError::Protocol("unexpected EOF".into()))).is_transient());
-        assert!(is_transient_sqlstate("57P01"));
-        assert!(is_transient_sqlstate("08006"));
-        assert!(!is_transient_sqlstate("23505"));
+        // Unreachable (a batch fails as a whole) versus one statement's own trouble.
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(is_unreachable(&StoreError::Db(exec(SqlxError::Io(reset)))));
+        assert!(!is_unreachable(&StoreError::Contended));
+        assert!(!is_unreachable(&StoreError::Db(exec(
+            SqlxError::RowNotFound
+        ))));
         assert!(!StoreError::Db(exec(SqlxError::RowNotFound)).is_transient());
         assert!(!StoreError::Db(DbErr::Custom("x".into())).is_transient());
     }

@@ -20,7 +20,7 @@
 //!
 //! SQLite serialises every write through `Directory::write_guard`, so none of this is needed.
 
-use crate::directory::{Directory, now};
+use crate::directory::{Directory, begin_write, now};
 use crate::edges::EdgeChanges;
 use crate::entity::{group_member, user, user_group};
 use crate::error::{StoreError, StoreResult, is_transient_db};
@@ -32,7 +32,7 @@ use scim_wire::pb;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -294,7 +294,7 @@ impl Directory {
     ) -> StoreResult<u32> {
         let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.background.begin().await?;
+        let txn = begin_write(&self.background).await?;
         let mut live = user::Entity::find()
             .select_only()
             .column(user::Column::Id)

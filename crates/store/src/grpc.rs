@@ -5,6 +5,7 @@
 //! A SCIM refusal travels as the status code that matches its HTTP status *and* the encoded
 //! `pb::ScimError` in the status details, so the gateway can answer the client exactly.
 
+use crate::batch::Batched;
 use crate::convert::{outcome_to_pb, resource_to_pb};
 use crate::directory::Directory;
 use crate::error::StoreError;
@@ -55,6 +56,16 @@ pub fn status(e: StoreError) -> Status {
             tracing::error!(error.message = %e, "directory operation failed");
             Status::internal("internal store error")
         }
+    }
+}
+
+/// A batched command's failure: the status `ApplyChange` would have failed with.
+fn batch_failure(status: Status) -> pb::BatchAnswer {
+    pb::BatchAnswer {
+        answer: Some(pb::batch_answer::Answer::Failure(pb::BatchFailure {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+        })),
     }
 }
 
@@ -164,10 +175,12 @@ fn uuid_attr(field: &'static str, id: &str) {
 
 /// The trace id of the W3C `traceparent` the caller sent, for the provisioning log.
 fn trace_id(metadata: &tonic::metadata::MetadataMap) -> Option<String> {
-    metadata
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(scim_telemetry::w3c::traceparent)
+    trace_id_of(metadata.get("traceparent").and_then(|v| v.to_str().ok())?)
+}
+
+/// The trace id in a W3C `traceparent` (checked against the grammar first).
+fn trace_id_of(traceparent: &str) -> Option<String> {
+    scim_telemetry::w3c::traceparent(traceparent)
         .and_then(|tp| tp.split('-').nth(1).map(str::to_owned))
 }
 
@@ -454,6 +467,60 @@ impl DirectoryService for DirectoryGrpc {
                 attr("resource_id", &resource.id.to_string());
             }
             Ok(Response::new(outcome_to_pb(&cmd.id, &outcome)))
+        })
+        .await
+    }
+
+    async fn apply_batch(
+        &self,
+        req: Request<pb::ApplyBatchRequest>,
+    ) -> Result<Response<pb::ApplyBatchResponse>, Status> {
+        let span = rpc_span("directory.ApplyBatch", req.metadata(), false);
+        traced(span, async move {
+            let items = req.into_inner().commands;
+            attr("batch_size", &items.len().to_string());
+            // A malformed item is its own failure, never the batch's.
+            let mut answers: Vec<Option<pb::BatchAnswer>> = Vec::with_capacity(items.len());
+            let mut batch = Vec::with_capacity(items.len());
+            for item in &items {
+                let command = item
+                    .command
+                    .as_ref()
+                    .ok_or_else(|| {
+                        Status::invalid_argument("ApplyBatch: an item without a command")
+                    })
+                    .and_then(|c| command_from_pb(c, trace_id_of(&item.traceparent)));
+                match command {
+                    Ok(command) => {
+                        answers.push(None);
+                        batch.push(Batched {
+                            command,
+                            deadline: item.deadline.as_ref().map(|t| timestamp_from_pb(t).into()),
+                        });
+                    }
+                    Err(e) => answers.push(Some(batch_failure(e))),
+                }
+            }
+            let mut applied = batch
+                .iter()
+                .zip(self.dir.apply_batch(&batch).await.map_err(status)?);
+            for slot in answers.iter_mut().filter(|a| a.is_none()) {
+                let Some((b, answer)) = applied.next() else {
+                    break;
+                };
+                *slot = Some(match answer {
+                    Ok(outcome) => pb::BatchAnswer {
+                        answer: Some(pb::batch_answer::Answer::Result(outcome_to_pb(
+                            &b.command.id,
+                            &outcome,
+                        ))),
+                    },
+                    Err(e) => batch_failure(status(e)),
+                });
+            }
+            Ok(Response::new(pb::ApplyBatchResponse {
+                answers: answers.into_iter().flatten().collect(),
+            }))
         })
         .await
     }

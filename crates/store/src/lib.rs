@@ -9,6 +9,7 @@
 //! `idempotency.rs`; [`grpc`] (the only file that sees the generated server trait) and
 //! [`server`] (the `store` role). Only this crate depends on sea-orm.
 
+mod batch;
 pub mod convert;
 pub mod db;
 mod directory;
@@ -32,6 +33,7 @@ mod writes;
 pub mod grpc;
 pub mod server;
 
+pub use batch::Batched;
 pub use directory::Directory;
 pub use error::{StoreError, StoreResult};
 pub use fanout::{DIRECT, INDIRECT};

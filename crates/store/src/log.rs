@@ -33,6 +33,27 @@ pub(crate) async fn append<C: ConnectionTrait>(
     cmd: &Command,
     outcome: &Outcome,
 ) -> StoreResult<()> {
+    provisioning_log::Entity::insert(row(cmd, outcome))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Appends the log rows of several commands' outcomes in one statement (group commit).
+pub(crate) async fn append_many<C: ConnectionTrait>(
+    db: &C,
+    outcomes: &[(&Command, Outcome)],
+) -> StoreResult<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    provisioning_log::Entity::insert_many(outcomes.iter().map(|(cmd, o)| row(cmd, o)))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn row(cmd: &Command, outcome: &Outcome) -> provisioning_log::ActiveModel {
     let resource_id = match outcome {
         Ok(Applied::Resource { resource, .. }) => Some(resource.id.to_string()),
         _ => cmd.change.target().map(str::to_owned),
@@ -50,7 +71,7 @@ pub(crate) async fn append<C: ConnectionTrait>(
             Some(e.detail().to_owned()),
         ),
     };
-    provisioning_log::Entity::insert(provisioning_log::ActiveModel {
+    provisioning_log::ActiveModel {
         id: Default::default(),
         tenant_id: Set(cmd.tenant),
         at: Set(now()),
@@ -63,16 +84,14 @@ pub(crate) async fn append<C: ConnectionTrait>(
         scim_type: Set(scim_type),
         detail: Set(detail),
         trace_id: Set(cmd.trace_id.clone()),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 impl Directory {
     /// Logs a command that was never applied (a worker gave up on it) as a failed write.
     #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "insert provisioning_log"))]
     pub async fn record_failure(&self, cmd: &Command, error: &scim::ScimError) -> StoreResult<()> {
+        let _guard = self.write_guard().await;
         append(&self.db, cmd, &Err(error.clone())).await
     }
 

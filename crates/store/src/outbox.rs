@@ -9,7 +9,7 @@
 //! its own row), so a job whose message was lost or dead-lettered is published again after
 //! [`REPUBLISH_AFTER`]; jobs are idempotent, so a spare run costs only time.
 
-use crate::directory::{Directory, now};
+use crate::directory::{Directory, begin_write, now};
 use crate::entity::{outbox, tenant};
 use crate::error::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ use scim_wire::pb;
 use sea_orm::sea_query::{Expr, Func, LockBehavior, LockType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -229,7 +229,7 @@ impl Directory {
         };
         let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.background.begin().await?;
+        let txn = begin_write(&self.background).await?;
         let t = now();
         let cutoff = t - chrono::Duration::from_std(REPUBLISH_AFTER).unwrap_or_default();
         let until = t + chrono::Duration::from_std(lease).unwrap_or_default();
@@ -278,7 +278,7 @@ impl Directory {
         }
         let _slot = self.background_slot().await;
         let _guard = self.write_guard().await;
-        let txn = self.background.begin().await?;
+        let txn = begin_write(&self.background).await?;
         let t = now();
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             outbox::Entity::delete_many()

@@ -1,15 +1,13 @@
 //! Tenants and their tokens: create, list, enable/disable, issue/rotate/revoke, authenticate.
 
-use crate::directory::{Directory, now};
+use crate::directory::{Directory, begin_write, now};
 use crate::entity::{tenant, tenant_token};
 use crate::error::{StoreError, StoreResult};
 use crate::tokens;
 use chrono::{DateTime, Utc};
 use scim::ScimError;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr};
 use uuid::Uuid;
 
 /// A tenant as the operator sees it.
@@ -58,7 +56,8 @@ impl Directory {
             )
             .into());
         }
-        let txn = self.db.begin().await?;
+        let _guard = self.write_guard().await;
+        let txn = begin_write(&self.db).await?;
         let model = tenant::ActiveModel {
             id: Set(Uuid::now_v7()),
             slug: Set(slug.to_owned()),
@@ -115,6 +114,7 @@ impl Directory {
     #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "update tenant"))]
     pub async fn set_tenant_enabled(&self, slug: &str, enabled: bool) -> StoreResult<TenantInfo> {
         let t = self.tenant(slug).await?;
+        let _guard = self.write_guard().await;
         tenant::Entity::update_many()
             .col_expr(tenant::Column::ProvisioningEnabled, Expr::value(enabled))
             .filter(tenant::Column::Id.eq(t.id))
@@ -136,7 +136,8 @@ impl Directory {
         grace: chrono::Duration,
     ) -> StoreResult<String> {
         let t = self.tenant(slug).await?;
-        let txn = self.db.begin().await?;
+        let _guard = self.write_guard().await;
+        let txn = begin_write(&self.db).await?;
         if rotate {
             let until = now() + grace;
             tenant_token::Entity::update_many()
@@ -160,6 +161,7 @@ impl Directory {
     #[tracing::instrument(name = "db.query", level = "info", skip_all, fields(db.system = self.db_system(), db.operation = "update tokens"))]
     pub async fn revoke_tokens(&self, slug: &str) -> StoreResult<u64> {
         let t = self.tenant(slug).await?;
+        let _guard = self.write_guard().await;
         let res = tenant_token::Entity::update_many()
             .col_expr(tenant_token::Column::Revoked, Expr::value(true))
             .filter(tenant_token::Column::TenantId.eq(t.id))

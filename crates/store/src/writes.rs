@@ -7,7 +7,7 @@
 //! race is detected and the whole command retried on fresh data. A client's `If-Match` that no
 //! longer matches is a `412`.
 
-use crate::directory::{Directory, now};
+use crate::directory::{Directory, begin_write, now};
 use crate::edges::{self, EdgeChanges};
 use crate::entity::{group, user};
 use crate::error::{StoreError, StoreResult, is_transient_db};
@@ -25,7 +25,7 @@ use scim::schema::ResourceKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
-    SqlErr, TransactionTrait,
+    SqlErr,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -36,7 +36,7 @@ use uuid::Uuid;
 const MAX_ATTEMPTS: u32 = 8;
 
 /// Why one attempt did not commit.
-enum Abort {
+pub(crate) enum Abort {
     /// The client's answer.
     Refused(ScimError),
     /// Another writer changed the row between our read and our write: retry.
@@ -78,6 +78,19 @@ fn uniqueness(kind: ResourceKind, e: DbErr) -> Abort {
     }
 }
 
+/// Records a command's outcome: its idempotency row and its provisioning-log row.
+async fn record_outcome(
+    txn: &DatabaseTransaction,
+    cmd: &Command,
+    outcome: &Outcome,
+) -> Result<(), DbErr> {
+    idempotency::record(txn, cmd.tenant, &cmd.id, outcome).await?;
+    log::append(txn, cmd, outcome).await.map_err(|e| match e {
+        StoreError::Db(e) => e,
+        e => DbErr::Custom(e.to_string()),
+    })
+}
+
 fn text(body: &Value, key: &str) -> Option<String> {
     body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
@@ -98,7 +111,7 @@ impl Directory {
             }
             backoff = true;
             let guard = self.write_guard().await;
-            let txn = self.db.begin().await?;
+            let txn = begin_write(&self.db).await?;
             if let Some(prev) = idempotency::find(&txn, cmd.tenant, &cmd.id, cmd.kind).await? {
                 return Ok(prev);
             }
@@ -125,7 +138,7 @@ impl Directory {
             // A refusal leaves nothing of the change behind: record it in a clean transaction.
             let txn = if outcome.is_err() {
                 txn.rollback().await?;
-                self.db.begin().await?
+                begin_write(&self.db).await?
             } else {
                 txn
             };
@@ -147,15 +160,11 @@ impl Directory {
         cmd: &Command,
         outcome: &Outcome,
     ) -> Result<(), DbErr> {
-        idempotency::record(&txn, cmd.tenant, &cmd.id, outcome).await?;
-        log::append(&txn, cmd, outcome).await.map_err(|e| match e {
-            StoreError::Db(e) => e,
-            e => DbErr::Custom(e.to_string()),
-        })?;
+        record_outcome(&txn, cmd, outcome).await?;
         txn.commit().await
     }
 
-    async fn apply_once(
+    pub(crate) async fn apply_once(
         &self,
         txn: &DatabaseTransaction,
         cmd: &Command,

@@ -130,3 +130,82 @@ both!(
         grpc.stop().await;
     }
 );
+
+both!(
+    apply_batch_answers_each_command_and_a_malformed_one_alone,
+    |fx: Fixture| async move {
+        let grpc = GrpcStore::start(&fx).await;
+        let mut client = grpc.client.clone();
+        let create = |id: &str, user_name: &str| pb::ChangeCommand {
+            command_id: id.into(),
+            tenant_id: fx.a.to_string(),
+            kind: kind_to_pb(User) as i32,
+            expected_version: None,
+            change: Some(pb::change_command::Change::Create(pb::CreateChange {
+                body_json: serde_json::json!({"userName": user_name}).to_string(),
+            })),
+        };
+        let item = |command: Option<pb::ChangeCommand>| pb::BatchedCommand {
+            command,
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            deadline: None,
+        };
+        let mut no_tenant = create("b3", "c@example.com");
+        no_tenant.tenant_id = "not-a-uuid".into();
+        let answers = client
+            .apply_batch(pb::ApplyBatchRequest {
+                commands: vec![
+                    item(Some(create("b1", "a@example.com"))),
+                    item(None),
+                    item(Some(no_tenant)),
+                    item(Some(create("b2", "A@EXAMPLE.com"))),
+                    item(Some(create("b4", "d@example.com"))),
+                ],
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .answers;
+        let kinds: Vec<String> = answers
+            .iter()
+            .map(|a| match a.answer.as_ref().unwrap() {
+                pb::batch_answer::Answer::Result(r) => match r.outcome.as_ref().unwrap() {
+                    pb::command_result::Outcome::Resource(_) => "created".to_owned(),
+                    pb::command_result::Outcome::Error(e) => format!("refused {}", e.status),
+                    pb::command_result::Outcome::Deleted(_) => "deleted".to_owned(),
+                },
+                pb::batch_answer::Answer::Failure(f) => {
+                    format!("failed {:?}", tonic::Code::from_i32(f.code))
+                }
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "failed InvalidArgument",
+                "failed InvalidArgument",
+                "refused 409",
+                "created"
+            ]
+        );
+        // Each command's log row keeps its own trace id.
+        let log = fx
+            .dir
+            .query_log(
+                fx.a,
+                &scim_store::LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 3);
+        assert!(
+            log.iter()
+                .all(|r| r.trace_id.as_deref() == Some("4bf92f3577b34da6a3ce929d0e0e4736"))
+        );
+        grpc.stop().await;
+    }
+);

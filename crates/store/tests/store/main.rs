@@ -6,6 +6,7 @@ mod budget;
 mod support;
 
 mod background;
+mod batch;
 mod concurrency;
 mod crud;
 mod fanout;
