@@ -75,6 +75,8 @@ pub(crate) struct Settings {
     pub(crate) max_connections: usize,
     /// Commands one worker applies at once (and its RabbitMQ prefetch).
     pub(crate) worker_concurrency: usize,
+    /// Most commands one worker applies in one database transaction (group commit).
+    pub(crate) worker_batch_size: usize,
     /// Deliveries of a failing command before it is dead-lettered.
     pub(crate) worker_max_deliveries: u32,
     /// `text` or `json` log lines (on stderr).
@@ -114,6 +116,7 @@ impl Default for Settings {
             header_read_timeout_secs: 10,
             max_connections: 4_096,
             worker_concurrency: 16,
+            worker_batch_size: 32,
             worker_max_deliveries: 5,
             log_format: "text".to_owned(),
             otlp_endpoint: None,
@@ -252,6 +255,7 @@ fn known_keys() -> Vec<&'static str> {
         "header_read_timeout_secs",
         "max_connections",
         "worker_concurrency",
+        "worker_batch_size",
         "worker_max_deliveries",
         "log_format",
         "otlp_endpoint",

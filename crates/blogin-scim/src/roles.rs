@@ -36,6 +36,7 @@ pub(crate) fn gateway_config(s: &Settings) -> GatewayConfig {
 pub(crate) fn worker_config(s: &Settings) -> WorkerConfig {
     WorkerConfig {
         concurrency: s.worker_concurrency.max(1),
+        batch_size: s.worker_batch_size.clamp(1, scim_worker::MAX_BATCH),
         max_deliveries: s.worker_max_deliveries.max(1),
         ..WorkerConfig::default()
     }

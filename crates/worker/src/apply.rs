@@ -2,13 +2,14 @@
 //! for the rules and their order). Never cancelled halfway: the run loop awaits it even
 //! during shutdown, so an applied command is always acked or redelivered, never forgotten.
 
+use crate::batcher::time_left;
 use crate::run::Worker;
 use crate::{consume_span, uuid_or_none};
 use scim::ScimError;
 use scim_bus::{CommandDelivery, Headers};
 use scim_wire::pb;
 use scim_wire::status::{is_transient, scim_error};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 use tonic::metadata::MetadataValue;
 use tracing::Instrument as _;
 
@@ -156,9 +157,18 @@ impl Worker {
             let mut request = with_metadata(command.clone(), &delivery.headers);
             // Bounded by the client's deadline: a write that commits after the client was
             // answered 503 is one it will repeat (and then get a 409 for).
-            request.set_timeout(time_left(delivery));
-            let status = match self.store.clone().apply_change(request).await {
-                Ok(answer) => return Ok(answer.into_inner()),
+            request.set_timeout(time_left(delivery.deadline));
+            let answer = match &self.batcher {
+                Some(batcher) => batcher.apply(request, delivery.deadline).await,
+                None => self
+                    .store
+                    .clone()
+                    .apply_change(request)
+                    .await
+                    .map(tonic::Response::into_inner),
+            };
+            let status = match answer {
+                Ok(answer) => return Ok(answer),
                 Err(status) => status,
             };
             if let Some(refusal) = scim_error(&status) {
@@ -202,27 +212,11 @@ impl Worker {
             },
             headers,
         );
-        request.set_timeout(STORE_CALL_CAP);
+        request.set_timeout(time_left(None));
         if let Err(status) = self.store.clone().record_failure(request).await {
             tracing::error!(command_id = %command.command_id, code = ?status.code(), "could not record the failure in the provisioning log");
         }
     }
-}
-
-/// The longest a store call may take when the command carries no deadline.
-const STORE_CALL_CAP: Duration = Duration::from_secs(30);
-
-/// Time until the delivery's deadline (at least a millisecond), capped at [`STORE_CALL_CAP`].
-fn time_left(delivery: &CommandDelivery) -> Duration {
-    delivery
-        .deadline
-        .map(|d| {
-            d.duration_since(SystemTime::now())
-                .unwrap_or_default()
-                .max(Duration::from_millis(1))
-        })
-        .unwrap_or(STORE_CALL_CAP)
-        .min(STORE_CALL_CAP)
 }
 
 /// A gRPC request carrying the trace context: the current (consume) span's, so the store's

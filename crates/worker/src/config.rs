@@ -2,11 +2,19 @@
 
 use std::time::Duration;
 
+/// The largest batch a worker may be configured for: each command of a batch is a savepoint,
+/// and PostgreSQL caches 64 subtransactions per transaction.
+pub const MAX_BATCH: usize = 60;
+
 /// How a worker consumes and retries.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Commands applied at once by this worker (and the bus prefetch).
     pub concurrency: usize,
+    /// Most commands applied in one store transaction (group commit); 1 applies each alone.
+    /// Kept under 64: PostgreSQL caches 64 subtransactions (savepoints) per transaction, and
+    /// more make every other session's snapshots slower.
+    pub batch_size: usize,
     /// Deliveries of one command (first delivery included) before it is dead-lettered.
     pub max_deliveries: u32,
     /// Attempts against the store within one delivery.
@@ -18,11 +26,12 @@ pub struct WorkerConfig {
 }
 
 impl Default for WorkerConfig {
-    /// 16 at once; 5 deliveries of 6 attempts each, 50 ms doubling to 2 s between attempts
+    /// 16 at once in batches of up to 32; 5 deliveries of 6 attempts each, 50 ms doubling to 2 s between attempts
     /// (about 4 s of retries per delivery, so a store restart is bridged without a `503`).
     fn default() -> Self {
         Self {
             concurrency: 16,
+            batch_size: 32,
             max_deliveries: 5,
             attempts_per_delivery: 6,
             initial_backoff: Duration::from_millis(50),

@@ -1,5 +1,7 @@
-//! The worker: takes change commands off the bus, applies each through the directory store's
-//! gRPC `ApplyChange`, replies to the waiting gateway, and settles the delivery.
+//! The worker: takes change commands off the bus, applies them through the directory store's
+//! gRPC — the commands in flight together as one `ApplyBatch` (group commit: one transaction,
+//! a savepoint per command; see `batcher.rs`), a lone one as `ApplyChange` — replies to the
+//! waiting gateway, and settles each delivery.
 //!
 //! Delivery rules (DESIGN §6), in the order they are applied to one delivery
 //! ([`Worker::handle`]):
@@ -25,9 +27,11 @@
 //! metadata; [`report_gauges`] keeps the fan-out lag and queue depth gauges current.
 //!
 //! Fairness between tenants is decided before the queue (the gateway's per-tenant in-flight
-//! cap); here, `concurrency` bounds how many commands one worker applies at once.
+//! cap); here, `concurrency` bounds how many commands one worker holds at once, and
+//! `batch_size` how many of them go to the store in one transaction.
 
 mod apply;
+mod batcher;
 mod config;
 mod fanout;
 mod gauges;
@@ -35,7 +39,7 @@ mod relay;
 mod run;
 
 pub use apply::Handled;
-pub use config::WorkerConfig;
+pub use config::{MAX_BATCH, WorkerConfig};
 pub use fanout::{FanoutWorker, JobHandled};
 pub use gauges::report_gauges;
 pub use relay::{Relay, RelayOutcome};

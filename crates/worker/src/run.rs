@@ -2,6 +2,7 @@
 //! flight, each handled to completion; on shutdown, stop taking deliveries, finish the ones
 //! in flight (reply and ack), return.
 
+use crate::batcher::Batcher;
 use crate::config::WorkerConfig;
 use async_trait::async_trait;
 use scim_bus::{BusError, CommandConsumer, CommandDelivery, JobConsumer, JobDelivery};
@@ -20,16 +21,23 @@ pub struct Worker {
     pub(crate) store: DirectoryServiceClient<StoreChannel>,
     /// Retry and concurrency settings.
     pub(crate) config: Arc<WorkerConfig>,
+    /// Group commit (`None` with a batch size of 1: every command its own `ApplyChange`).
+    pub(crate) batcher: Option<Batcher>,
 }
 
 impl Worker {
     /// A worker applying commands through the store behind `store`.
+    /// Must be called within a Tokio runtime (batching runs in a task of its own).
     pub fn new(store: StoreChannel, config: WorkerConfig) -> Self {
+        let store = DirectoryServiceClient::new(store)
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let batcher =
+            (config.batch_size > 1).then(|| Batcher::spawn(store.clone(), config.batch_size));
         Self {
-            store: DirectoryServiceClient::new(store)
-                .max_decoding_message_size(64 << 20)
-                .max_encoding_message_size(64 << 20),
+            store,
             config: Arc::new(config),
+            batcher,
         }
     }
 
