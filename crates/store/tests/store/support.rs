@@ -22,15 +22,18 @@ pub(crate) struct Fixture {
     pub(crate) url: String,
     pub(crate) a: Uuid,
     pub(crate) b: Uuid,
-    _tmp: Option<tempdir::TempDir>,
+    /// The SQLite database's directory, removed when the fixture is dropped.
+    tmp: Option<std::path::PathBuf>,
 }
 
-mod tempdir {
-    /// A directory removed on drop.
-    pub(super) struct TempDir(pub(super) std::path::PathBuf);
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+/// The directory goes with the whole fixture. Being `Drop` also makes a test body's
+/// `async move` block capture the fixture whole: a body that names only some fields (`fx.dir`,
+/// `fx.a`) would otherwise capture just those, and the rest — the directory — would be dropped
+/// before the body ran, so the pool's next new connection found no database file.
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.tmp {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -52,7 +55,7 @@ impl Fixture {
                 let dir = std::env::temp_dir().join(format!("scim-store-test-{}", Uuid::new_v4()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let url = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
-                (url, Some(tempdir::TempDir(dir)))
+                (url, Some(dir))
             }
             Backend::Postgres => {
                 let admin_url = pg_admin_url();
@@ -79,7 +82,7 @@ impl Fixture {
             url,
             a,
             b,
-            _tmp: tmp,
+            tmp,
         }
     }
 
