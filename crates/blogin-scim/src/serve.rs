@@ -40,9 +40,7 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     if db_file.exists() {
         restrict(&db_file, 0o600)?;
     }
-    let store_stop = CancellationToken::new();
-    let (channel, store_task) =
-        scim_store::server::in_process(dir.clone(), store_stop.clone().cancelled_owned());
+    let channel = scim_store::server::in_process(dir.clone()).await;
 
     let bus = MemoryBus::new();
     let worker = Worker::new(channel.clone(), worker_config(&settings));
@@ -142,10 +140,6 @@ pub(crate) async fn run(settings: Settings, shutdown: CancellationToken) -> anyh
     }
     tracing::info!("fan-out stopped");
     bus.close();
-    store_stop.cancel();
-    if let Ok(Err(e)) = store_task.await {
-        tracing::warn!(error.message = %e, "store service stopped with an error");
-    }
     dir.close().await.context("while closing the database")?;
     let _ = std::fs::remove_file(&serve_file);
     tracing::info!("stopped");

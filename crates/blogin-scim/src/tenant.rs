@@ -12,29 +12,23 @@ use scim_wire::pb::{self, directory_service_client::DirectoryServiceClient};
 use scim_wire::role_auth::StoreChannel;
 use serde_json::json;
 use std::io::IsTerminal as _;
-use tokio_util::sync::CancellationToken;
 
 /// The tenant `serve` creates on first start.
 const DEFAULT_TENANT: &str = "default";
 
 /// Runs one `tenant` command.
 pub(crate) async fn run(s: Settings, args: TenantArgs) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
     let (channel, local) = match &args.store_url {
         Some(url) => (crate::roles::store_channel(url, s.role_secret()?)?, None),
         None => {
             let conn = crate::database::open(&s.embedded_database_url(), 2).await?;
-            let (channel, task) = scim_store::server::in_process(
-                crate::database::directory(conn.clone()),
-                stop.clone().cancelled_owned(),
-            );
-            (channel, Some((conn, task)))
+            let channel =
+                scim_store::server::in_process(crate::database::directory(conn.clone())).await;
+            (channel, Some(conn))
         }
     };
     let result = act(&s, &args, DirectoryServiceClient::new(channel)).await;
-    if let Some((conn, task)) = local {
-        stop.cancel();
-        let _ = task.await;
+    if let Some(conn) = local {
         conn.close().await.ok();
     }
     result

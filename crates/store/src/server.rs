@@ -1,7 +1,7 @@
 //! The `store` role: serves the DirectoryService and the gRPC health service on an address
-//! until the shutdown future resolves — or, in the embedded `serve` mode, over in-process
-//! pipes ([`in_process`]), so the gateway and worker use the same generated client and the
-//! same server code with no socket in between.
+//! until the shutdown future resolves — or, in the embedded `serve` mode, called directly in
+//! the process ([`in_process`]), so the gateway and worker use the same generated client and
+//! the same server code with no socket in between.
 
 use crate::directory::Directory;
 use crate::grpc::DirectoryGrpc;
@@ -11,10 +11,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Interceptor as _;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Endpoint;
 
 /// A bound, not yet running store server.
 #[derive(Debug)]
@@ -48,20 +47,17 @@ impl StoreServer {
         self,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
-        services(self.dir, Some(self.secret))
-            .await
+        tonic::transport::Server::builder()
+            .add_routes(services(self.dir, Some(self.secret)).await)
             .serve_with_incoming_shutdown(incoming_nodelay(self.listener), shutdown)
             .await
     }
 }
 
-/// What every store server serves, over TCP or in-process pipes alike: the DirectoryService
-/// and the gRPC health service reporting it as serving, both behind the role secret when
-/// there is a socket anyone could reach.
-async fn services(
-    dir: Directory,
-    secret: Option<RequireSecret>,
-) -> tonic::transport::server::Router {
+/// What the store serves, over TCP or called in-process alike: the DirectoryService and the
+/// gRPC health service reporting it as serving, both behind the role secret when there is a
+/// socket anyone could reach.
+async fn services(dir: Directory, secret: Option<RequireSecret>) -> tonic::service::Routes {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_serving::<DirectoryServiceServer<DirectoryGrpc>>()
@@ -72,12 +68,9 @@ async fn services(
     };
     // Health too: a role with a wrong secret then reports itself not ready, instead of
     // looking healthy while every call it makes fails.
-    tonic::transport::Server::builder()
-        .add_service(InterceptedService::new(health, gate.clone()))
-        .add_service(InterceptedService::new(
-            DirectoryGrpc::new(dir).into_server(),
-            gate,
-        ))
+    tonic::service::Routes::new(InterceptedService::new(health, gate.clone())).add_service(
+        InterceptedService::new(DirectoryGrpc::new(dir).into_server(), gate),
+    )
 }
 
 /// Accepted connections with Nagle's algorithm off: gRPC answers are small frames, and Nagle
@@ -95,36 +88,74 @@ fn incoming_nodelay(
     })
 }
 
-/// Serves `dir` over in-process duplex pipes until `shutdown` resolves and returns a client
-/// channel to it (the tonic `mock` example's pattern): every (re)connect of the channel opens
-/// a new pipe whose server half is handed to the running server.
-pub fn in_process(
-    dir: Directory,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> (
-    StoreChannel,
-    tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
-) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<tokio::io::DuplexStream>(16);
-    let incoming = ReceiverStream::new(rx).map(Ok::<_, std::io::Error>);
-    let server = tokio::spawn(async move {
-        services(dir, None)
-            .await
-            .serve_with_incoming_shutdown(incoming, shutdown)
-            .await
+/// A client channel to `dir`'s services called directly in this process: no HTTP/2, no pipe,
+/// no server task (`serve` and the `tenant` CLI). The messages are still encoded, so both
+/// modes run exactly the same service code. A call's `grpc-timeout` is honoured as tonic's
+/// server honours it over TCP: past it the call is dropped (a write transaction rolls back)
+/// and answered `DEADLINE_EXCEEDED`.
+pub async fn in_process(dir: Directory) -> StoreChannel {
+    let routes = services(dir, None).await;
+    let direct = tower::service_fn(move |request: http::Request<tonic::body::Body>| {
+        let timeout = grpc_timeout(request.headers());
+        let call = tower::ServiceExt::oneshot(routes.clone(), request);
+        async move {
+            let response = match timeout {
+                None => call.await,
+                Some(t) => match tokio::time::timeout(t, call).await {
+                    Ok(response) => response,
+                    Err(_) => Ok(tonic::Status::deadline_exceeded(
+                        "the store did not answer within the call's deadline",
+                    )
+                    .into_http()),
+                },
+            };
+            response.map_err(|never| -> tonic::transport::Error { match never {} })
+        }
     });
-    // The URI is never dialled: the connector below answers every connect.
-    let channel = Endpoint::from_static("http://in-process.store").connect_with_connector_lazy(
-        tower::service_fn(move |_: http::Uri| {
-            let tx = tx.clone();
-            async move {
-                let (client, server) = tokio::io::duplex(1 << 20);
-                tx.send(server)
-                    .await
-                    .map_err(|_| std::io::Error::other("the in-process store has stopped"))?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(client))
-            }
-        }),
-    );
-    (PresentSecret::none().wrap(channel), server)
+    PresentSecret::none().wrap_transport(scim_wire::role_auth::StoreTransport::new(direct))
+}
+
+/// The `grpc-timeout` header: at most 8 digits and a unit (gRPC over HTTP/2 protocol spec).
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grpc_timeout;
+    use std::time::Duration;
+
+    fn parse(v: &str) -> Option<Duration> {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-timeout", v.parse().unwrap());
+        grpc_timeout(&h)
+    }
+
+    #[test]
+    fn grpc_timeouts_parse_by_the_spec_and_nonsense_is_ignored() {
+        assert_eq!(parse("1500m"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse("25000000u"), Some(Duration::from_secs(25)));
+        assert_eq!(parse("123456789m"), None);
+        assert_eq!(parse("m"), None);
+        assert_eq!(parse("10x"), None);
+        assert_eq!(parse("-1S"), None);
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
+    }
 }

@@ -19,8 +19,16 @@ const HEADER: &str = "authorization";
 /// Shortest role secret a store accepts (a 128-bit secret written in hex is 32 characters).
 pub const MIN_SECRET_LEN: usize = 32;
 
+/// How calls reach the store: a gRPC connection ([`Channel`]), or — in `serve` and the `tenant`
+/// CLI — the store's services called directly in this process (no HTTP/2, no pipe).
+pub type StoreTransport = tower::util::BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    tonic::transport::Error,
+>;
+
 /// A channel to the store that presents the role secret (if any) on every call.
-pub type StoreChannel = InterceptedService<Channel, PresentSecret>;
+pub type StoreChannel = InterceptedService<StoreTransport, PresentSecret>;
 
 /// Why a role secret cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +88,12 @@ impl PresentSecret {
 
     /// `channel` with this secret on every call.
     pub fn wrap(self, channel: Channel) -> StoreChannel {
-        InterceptedService::new(channel, self)
+        self.wrap_transport(StoreTransport::new(channel))
+    }
+
+    /// Presents the secret on calls through `transport`.
+    pub fn wrap_transport(self, transport: StoreTransport) -> StoreChannel {
+        InterceptedService::new(transport, self)
     }
 }
 

@@ -231,9 +231,7 @@ impl Store {
         };
         let a = tenant("tenant-a").await;
         let b = tenant("tenant-b").await;
-        // The server task stops with the runtime of the test.
-        let (channel, _server) =
-            scim_store::server::in_process(dir.clone(), std::future::pending());
+        let channel = scim_store::server::in_process(dir.clone()).await;
         Store {
             dir,
             channel,

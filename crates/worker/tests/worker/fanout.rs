@@ -86,8 +86,7 @@ async fn a_relay_killed_between_publish_and_mark_loses_no_membership_update() {
     let dir = Directory::new(conn, Arc::new(scim::schema::Registry::new()));
     let tenant = dir.create_tenant("acme", "Acme").await.unwrap().0.id;
     let stop = CancellationToken::new();
-    let (channel, _server) =
-        scim_store::server::in_process(dir.clone(), stop.clone().cancelled_owned());
+    let channel = scim_store::server::in_process(dir.clone()).await;
 
     // 450 users join one group in one PATCH: three jobs of at most 200 users.
     let mut users = Vec::new();

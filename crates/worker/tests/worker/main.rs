@@ -18,7 +18,6 @@ struct Setup {
     client: scim_bus::memory::MemoryClient,
     tenant: String,
     stop_worker: CancellationToken,
-    stop_store: CancellationToken,
     dir: scim_store::Directory,
     _tmp: TempDir,
 }
@@ -44,9 +43,7 @@ async fn setup(config: WorkerConfig, bus: MemoryBus) -> Setup {
         .0
         .id
         .to_string();
-    let stop_store = CancellationToken::new();
-    let (channel, _server) =
-        scim_store::server::in_process(dir.clone(), stop_store.clone().cancelled_owned());
+    let channel = scim_store::server::in_process(dir.clone()).await;
     let worker = Worker::new(channel, config);
     let stop_worker = CancellationToken::new();
     let mut consumer = bus.consumer(4);
@@ -57,7 +54,6 @@ async fn setup(config: WorkerConfig, bus: MemoryBus) -> Setup {
         bus,
         tenant,
         stop_worker,
-        stop_store,
         dir,
         _tmp: tmp,
     }
@@ -195,7 +191,8 @@ async fn a_command_past_its_deadline_is_not_applied() {
 }
 
 #[tokio::test]
-async fn a_store_that_stays_down_gets_the_command_requeued_then_dead_lettered_with_a_503() {
+async fn a_store_whose_database_stays_down_gets_the_command_requeued_then_dead_lettered_with_a_503()
+{
     let config = WorkerConfig {
         max_deliveries: 3,
         attempts_per_delivery: 2,
@@ -204,8 +201,8 @@ async fn a_store_that_stays_down_gets_the_command_requeued_then_dead_lettered_wi
         ..WorkerConfig::default()
     };
     let s = setup(config, MemoryBus::new()).await;
-    s.stop_store.cancel();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The store's database goes away: every store call fails as unavailable.
+    s.dir.clone().close().await.unwrap();
     let answer = s
         .client
         .request(
