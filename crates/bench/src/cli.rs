@@ -67,6 +67,18 @@ pub(crate) struct Cli {
     )]
     pub(crate) deadline: Option<f64>,
 
+    /// Issue at most this many requests per second over the whole run (all tenants together),
+    /// evenly spaced; unset: as fast as --concurrency allows. For latency at a given load, e.g.
+    /// half of the saturation rate an unpaced run measured. A request's latency is timed from
+    /// when it is sent, not from when its slot came.
+    #[arg(
+        long,
+        value_name = "REQ_PER_S",
+        global = true,
+        help_heading = GLOBAL
+    )]
+    pub(crate) rate: Option<f64>,
+
     /// Per-request timeout in seconds (Entra gives up after about a minute).
     #[arg(
         long,
@@ -235,6 +247,8 @@ pub(crate) struct Settings {
     pub(crate) concurrency: usize,
     pub(crate) timeout: Duration,
     pub(crate) deadline: Option<Duration>,
+    /// Time between two requests when paced (`--rate`).
+    pub(crate) spacing: Option<Duration>,
     pub(crate) verify: bool,
     pub(crate) json_only: bool,
     pub(crate) prefix: String,
@@ -279,6 +293,15 @@ impl Cli {
             .deadline
             .map(|d| seconds("--deadline", d))
             .transpose()?;
+        let spacing = self
+            .rate
+            .map(|r| {
+                Some(r)
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok())
+                    .ok_or_else(|| UsageError("--rate must be a positive number".into()))
+            })
+            .transpose()?;
         let prefix = match &self.prefix {
             Some(p) if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c == '"') => {
                 return Err(UsageError(
@@ -293,6 +316,7 @@ impl Cli {
             concurrency: self.concurrency as usize,
             timeout,
             deadline,
+            spacing,
             verify: self.verify,
             json_only: self.json_only,
             prefix,

@@ -33,6 +33,8 @@ pub(crate) struct Runner {
     deadline_hit: AtomicBool,
     /// Requests abandoned in flight when the deadline struck; not in any op's counts.
     aborted: AtomicU64,
+    /// `--rate`: the spacing between requests and the next free slot.
+    pacing: Option<(Duration, tokio::sync::Mutex<Instant>)>,
 }
 
 impl Runner {
@@ -42,6 +44,7 @@ impl Runner {
         pool: usize,
         timeout: Duration,
         deadline: Option<Instant>,
+        spacing: Option<Duration>,
     ) -> anyhow::Result<Self> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(SCIM_JSON));
@@ -60,7 +63,22 @@ impl Runner {
             deadline,
             deadline_hit: AtomicBool::new(false),
             aborted: AtomicU64::new(0),
+            pacing: spacing.map(|d| (d, tokio::sync::Mutex::new(Instant::now()))),
         })
+    }
+
+    /// Waits for this request's slot when the run is paced.
+    async fn pace(&self) {
+        let Some((spacing, next)) = &self.pacing else {
+            return;
+        };
+        let slot = {
+            let mut next = next.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + *spacing;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
     }
 
     pub(crate) fn deadline_hit(&self) -> bool {
@@ -213,6 +231,7 @@ impl Tenant {
         body: Option<&Value>,
         expect: Expect,
     ) -> Result<Reply, Stopped> {
+        self.runner.pace().await;
         self.runner.check()?;
         let mut req = self
             .runner
@@ -339,9 +358,32 @@ mod tests {
         assert!(!body_ok(BodyCheck::TotalResults(0), None));
     }
 
+    #[tokio::test]
+    async fn a_paced_runner_spaces_its_requests() {
+        let runner = Runner::new(
+            1,
+            Duration::from_secs(1),
+            None,
+            Some(Duration::from_millis(20)),
+        )
+        .unwrap();
+        let started = Instant::now();
+        for _ in 0..6 {
+            runner.pace().await;
+        }
+        // The first slot is now; five more follow, 20 ms apart.
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        let unpaced = Runner::new(1, Duration::from_secs(1), None, None).unwrap();
+        let started = Instant::now();
+        for _ in 0..6 {
+            unpaced.pace().await;
+        }
+        assert!(started.elapsed() < Duration::from_millis(100));
+    }
+
     #[test]
     fn urls_percent_encode_ids_and_filters_and_tolerate_a_bare_host() {
-        let runner = Arc::new(Runner::new(1, Duration::from_secs(1), None).unwrap());
+        let runner = Arc::new(Runner::new(1, Duration::from_secs(1), None, None).unwrap());
         let target = Target {
             base: Url::parse("http://127.0.0.1:8080/scim/v2/t1").unwrap(),
             token: "t".into(),

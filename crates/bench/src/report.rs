@@ -33,6 +33,8 @@ pub(crate) struct Report {
     pub(crate) scenario: &'static str,
     pub(crate) tenants: usize,
     pub(crate) concurrency: usize,
+    /// `--rate`, when the run was paced.
+    pub(crate) rate: Option<f64>,
     pub(crate) prefix: String,
     pub(crate) params: Value,
     pub(crate) summary: Summary,
@@ -105,6 +107,7 @@ impl Report {
             "scenario": self.scenario,
             "tenants": self.tenants,
             "concurrency": self.concurrency,
+            "rate": self.rate,
             "prefix": self.prefix,
             "params": self.params,
             "total": {
@@ -281,6 +284,7 @@ mod tests {
             scenario: "entra",
             tenants: 1,
             concurrency: 16,
+            rate: None,
             prefix: "ab12cd34".into(),
             params: json!({"users": 2000}),
             summary: summary(),

@@ -23,7 +23,8 @@ pub(crate) async fn run(
     let deadline = settings.deadline.map(|d| started + d);
     let pool = settings.concurrency.saturating_mul(targets.len());
     let runner = Arc::new(
-        Runner::new(pool, settings.timeout, deadline).context("while building the HTTP client")?,
+        Runner::new(pool, settings.timeout, deadline, settings.spacing)
+            .context("while building the HTTP client")?,
     );
     let rec = Arc::new(Recorder::default());
     let verify_rec = Arc::new(Recorder::default());
@@ -63,6 +64,7 @@ pub(crate) async fn run(
         scenario: cli.scenario.name(),
         tenants: ctxs.len(),
         concurrency: settings.concurrency,
+        rate: cli.rate,
         prefix: settings.prefix.clone(),
         params: cli.scenario.params(),
         summary: rec.summary(),
