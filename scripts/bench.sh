@@ -10,8 +10,9 @@
 #
 # BENCH ARGS default to the Entra initial cycle: `entra --users 2000` (16 in flight, --verify).
 # Env: TENANTS (default 1; each tenant gets BENCH ARGS — e.g. TENANTS=8 … entra --users 500),
-#      BENCH_DEADLINE (seconds, default 300), BLOGIN_SCIM_BENCH_DIR (scratch, default a temp dir).
-# Builds the release binaries first. Prints the bench's table and its JSON line; exits with the
+#      BENCH_DEADLINE (seconds, default 300), BLOGIN_SCIM_BENCH_DIR (scratch, default a temp dir),
+#      BENCH_PROFILE (release, the default, for numbers; debug for the test command's smoke run).
+# Builds the binaries first. Prints the bench's table and its JSON line; exits with the
 # bench's status. Every process it starts is stopped on exit.
 set -euo pipefail
 
@@ -26,10 +27,12 @@ fi
 [ $# -gt 0 ] || set -- entra --users 2000
 tenants=${TENANTS:-1}
 target=${CARGO_TARGET_DIR:-$repo/target}
-bin=$target/release/blogin-scim
-bench=$target/release/blogin-scim-bench
+profile=${BENCH_PROFILE:-release}
+bin=$target/$profile/blogin-scim
+bench=$target/$profile/blogin-scim-bench
 scratch=${BLOGIN_SCIM_BENCH_DIR:-$(mktemp -d /tmp/blogin-scim-bench.XXXXXX)}
 pids=()
+db=
 
 die() { echo "bench: $*" >&2; exit 2; }
 cleanup() {
@@ -38,6 +41,8 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null || true
   done
+  # The roles' database goes with the run (the durable cluster is reused).
+  if [ -n "$db" ]; then psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -59,7 +64,11 @@ wait_ready() { # URL
   die "$1 never became ready (logs in $scratch)"
 }
 
-(cd "$repo" && cargo build --release -q -p blogin-scim -p blogin-scim-bench)
+case "$profile" in
+  release) (cd "$repo" && cargo build --release -q -p blogin-scim -p blogin-scim-bench) ;;
+  debug) (cd "$repo" && cargo build -q -p blogin-scim -p blogin-scim-bench) ;;
+  *) die "BENCH_PROFILE is release or debug" ;;
+esac
 : > "$scratch/targets"
 
 case "$mode" in

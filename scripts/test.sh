@@ -61,6 +61,11 @@ step "differential fuzzing: 100,000 generated requests, serve on SQLite vs the r
 # Seed printed in the report; a finding reproduces with scripts/fuzz.sh REQUESTS SEED.
 scripts/fuzz.sh "${BLOGIN_SCIM_FUZZ_REQUESTS:-100000}"
 
+step "benchmark smoke: scripts/bench.sh against serve and the roles (debug build; the numbers mean nothing here)"
+# Keeps the README's benchmark commands working: a short Entra cycle, verified, 0 errors.
+BENCH_PROFILE=debug BENCH_DEADLINE=120 scripts/bench.sh serve entra --users 200 --groups 4
+BENCH_PROFILE=debug BENCH_DEADLINE=120 scripts/bench.sh roles 1 entra --users 200 --groups 4
+
 step "conformance: scim2-tester (PyPI) against a running serve"
 # `cargo test --workspace` built the binary for the end-to-end suite (same features, no rebuild).
 BLOGIN_SCIM_BIN="${CARGO_TARGET_DIR:-target}/debug/blogin-scim" scripts/conformance.sh
