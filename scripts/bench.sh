@@ -91,7 +91,9 @@ case "$mode" in
     psql "$pg_admin" -qc "CREATE DATABASE $db" >/dev/null
     export BLOGIN_SCIM_DATABASE_URL="${pg_admin%/*}/$db"
     export BLOGIN_SCIM_AMQP_URL=$amqp
-    export BLOGIN_SCIM_QUEUE_PREFIX="bench$RANDOM"
+    # One fixed prefix: every run reuses the same (drained) queues instead of leaving its own
+    # quorum queues behind on the shared broker.
+    export BLOGIN_SCIM_QUEUE_PREFIX=blogin-bench
     export BLOGIN_SCIM_ROLE_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
     store=127.0.0.1:$(free_port)
     gw_port=$(free_port)
