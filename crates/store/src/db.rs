@@ -78,17 +78,19 @@ async fn connect_with(
             None => o,
         }
     });
-    // SQLite has no statement timeout: a progress handler, installed once per connection,
-    // interrupts a run of work that has gone on for the timeout (SQLITE_INTERRUPT, answered
-    // like PostgreSQL's cancellation). SQLite calls it every SQLITE_PROGRESS_STEPS steps of a
-    // running statement, never between statements, so a pause of more than WORK_GAP between
-    // two calls starts a new run: one statement, or statements back to back with no breath
-    // between them, get the budget. (It was restarted on each hand-out of the connection
-    // before: a round trip to the connection's thread on every acquire, measurable on reads.)
+    // SQLite has no statement timeout: a progress handler, installed each time a connection
+    // is handed out, interrupts whatever runs on it once it has been out for the timeout
+    // (SQLITE_INTERRUPT, answered like PostgreSQL's cancellation). Per hand-out rather than
+    // per statement, which SQLite offers no hook for; every use of a connection here is one
+    // statement or one short transaction.
+    // (`after_connect` for a new connection's first hand-out, `before_acquire` for the next.)
     if let Some(budget) = statement_timeout {
         opts.map_sqlx_sqlite_pool_opts(move |p| {
             p.after_connect(move |conn, _meta| {
-                Box::pin(async move { install_budget(conn, budget).await })
+                Box::pin(async move { restart_budget(conn, budget).await })
+            })
+            .before_acquire(move |conn, _meta| {
+                Box::pin(async move { restart_budget(conn, budget).await.map(|()| true) })
             })
         });
     }
@@ -96,51 +98,16 @@ async fn connect_with(
     Ok(db)
 }
 
-/// A pause between two progress-handler calls that ends a run of work (see `connect_with`):
-/// far longer than the gap between two calls inside one statement, even one waiting on disk.
-const WORK_GAP: Duration = Duration::from_millis(250);
-
-/// Interrupts work on `conn` that has run for `budget` without a pause of [`WORK_GAP`].
-async fn install_budget(
+/// Interrupts whatever runs on `conn` once `budget` has passed from now.
+async fn restart_budget(
     conn: &mut sea_orm::sqlx::SqliteConnection,
     budget: Duration,
 ) -> Result<(), sea_orm::sqlx::Error> {
-    let mut run = Budget::new(budget);
+    let handed_out = std::time::Instant::now();
     conn.lock_handle()
         .await?
-        .set_progress_handler(SQLITE_PROGRESS_STEPS, move || {
-            run.proceed(std::time::Instant::now())
-        });
+        .set_progress_handler(SQLITE_PROGRESS_STEPS, move || handed_out.elapsed() < budget);
     Ok(())
-}
-
-/// The statement budget's clock (pure, for the tests).
-#[derive(Debug)]
-struct Budget {
-    budget: Duration,
-    /// Start of the current run and the last call seen.
-    run: Option<(std::time::Instant, std::time::Instant)>,
-}
-
-impl Budget {
-    fn new(budget: Duration) -> Self {
-        Self { budget, run: None }
-    }
-
-    /// Whether the statement running at `now` may go on; `false` interrupts it and ends the
-    /// run, so the next statement starts with the whole budget.
-    fn proceed(&mut self, now: std::time::Instant) -> bool {
-        let started = match self.run {
-            Some((started, last)) if now.duration_since(last) <= WORK_GAP => started,
-            _ => now,
-        };
-        if now.duration_since(started) >= self.budget {
-            self.run = None;
-            return false;
-        }
-        self.run = Some((started, now));
-        true
-    }
 }
 
 /// Applies every pending migration; on SQLite then refreshes the planner's statistics where
@@ -166,35 +133,5 @@ pub fn pool_stats(db: &DatabaseConnection) -> Option<(u32, u32, u32)> {
         sea_orm::DbBackend::Postgres => Some(of(db.get_postgres_connection_pool())),
         sea_orm::DbBackend::Sqlite => Some(of(db.get_sqlite_connection_pool())),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Budget, WORK_GAP};
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn the_budget_bounds_a_run_of_work_and_a_pause_or_an_interrupt_restarts_it() {
-        assert_eq!(
-            WORK_GAP,
-            Duration::from_millis(250),
-            "the cases below assume it"
-        );
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut b = Budget::new(Duration::from_secs(1));
-        // One long statement, called every 10 ms: interrupted once a second has gone by.
-        assert!((0..100).all(|i| b.proceed(at(i * 10))));
-        assert!(!b.proceed(at(1_000)));
-        // The interrupt ended the run: the next statement gets the whole budget.
-        assert!((101..200).all(|i| b.proceed(at(i * 10))));
-        assert!(!b.proceed(at(2_010)));
-        // Calls 200 ms apart are one run; a pause of 700 ms starts another.
-        let mut b = Budget::new(Duration::from_secs(1));
-        assert!(b.proceed(at(0)) && b.proceed(at(200)) && b.proceed(at(400)));
-        assert!(b.proceed(at(1_100)));
-        assert!((1..=4).all(|i| b.proceed(at(1_100 + i * 200))));
-        assert!(!b.proceed(at(2_100)));
     }
 }

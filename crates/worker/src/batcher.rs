@@ -104,11 +104,7 @@ async fn run(
 async fn send(mut store: DirectoryServiceClient<StoreChannel>, mut batch: Vec<Pending>) {
     if batch.len() == 1 {
         let Some(only) = batch.pop() else { return };
-        let answer = store
-            .apply_change(only.request)
-            .await
-            .map(tonic::Response::into_inner);
-        let _ = only.answer.send(answer);
+        alone(&mut store, only).await;
         return;
     }
     let timeout = batch
@@ -154,12 +150,36 @@ async fn send(mut store: DirectoryServiceClient<StoreChannel>, mut batch: Vec<Pe
                 let _ = p.answer.send(answer);
             }
         }
+        // A store without ApplyBatch (a rolling upgrade that reached the workers first):
+        // each command as ApplyChange.
+        Err(status) if status.code() == Code::Unimplemented => {
+            for p in batch {
+                alone(&mut store, p).await;
+            }
+        }
         Err(status) => {
             for p in batch {
                 let _ = p.answer.send(Err(status.clone()));
             }
         }
     }
+}
+
+/// One command as `ApplyChange`, its timeout recomputed now: it may have waited behind other
+/// batches since it was queued, and one whose client has stopped waiting is not sent.
+async fn alone(store: &mut DirectoryServiceClient<StoreChannel>, mut p: Pending) {
+    if p.deadline.is_some_and(|d| SystemTime::now() >= d) {
+        let _ = p.answer.send(Err(Status::deadline_exceeded(
+            "the command's deadline passed before it was sent",
+        )));
+        return;
+    }
+    p.request.set_timeout(time_left(p.deadline));
+    let answer = store
+        .apply_change(p.request)
+        .await
+        .map(tonic::Response::into_inner);
+    let _ = p.answer.send(answer);
 }
 
 /// Time until `deadline` (at least a millisecond), capped at [`STORE_CALL_CAP`].

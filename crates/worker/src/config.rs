@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-/// The largest batch a worker may be configured for: each command of a batch is a savepoint,
-/// and PostgreSQL caches 64 subtransactions per transaction.
+/// The largest batch a worker may be configured for (larger ones gain nothing: the store
+/// would commit them in parts anyway).
 pub const MAX_BATCH: usize = 60;
 
 /// How a worker consumes and retries.
@@ -12,8 +12,8 @@ pub struct WorkerConfig {
     /// Commands applied at once by this worker (and the bus prefetch).
     pub concurrency: usize,
     /// Most commands applied in one store transaction (group commit); 1 applies each alone.
-    /// Kept under 64: PostgreSQL caches 64 subtransactions (savepoints) per transaction, and
-    /// more make every other session's snapshots slower.
+    /// (Each is a savepoint; on PostgreSQL the store commits a batch in parts that stay under
+    /// its 64 cached subtransactions.)
     pub batch_size: usize,
     /// Deliveries of one command (first delivery included) before it is dead-lettered.
     pub max_deliveries: u32,

@@ -531,3 +531,35 @@ both!(
         assert_eq!(members, 96, "{st}");
     }
 );
+
+both!(
+    a_long_batch_commits_in_parts_and_answers_like_one_at_a_time,
+    |fx: Fixture| async move {
+        // Longer than one part (a part stays under PostgreSQL's 64 cached subtransactions):
+        // creates, every 10th a case variant of an earlier name (409), and a repeat.
+        let steps: Vec<(String, Step)> = (0..120)
+            .map(|i| {
+                let name = if i % 10 == 9 {
+                    format!("LONG{}@EXAMPLE.com", i - 5)
+                } else {
+                    format!("long{i}@example.com")
+                };
+                (Uuid::new_v4().to_string(), Step::CreateUser { name })
+            })
+            .chain([(String::new(), Step::Repeat(3))])
+            .collect();
+        let mut steps = steps;
+        steps[120].0 = steps[3].0.clone();
+        let batch = commands(&Known::default(), fx.a, &steps);
+        let single = commands(&Known::default(), fx.b, &steps);
+        let got = fx.dir.apply_batch(&batched(&batch)).await.unwrap();
+        assert_eq!(got.len(), 121);
+        for (i, (g, c)) in got.into_iter().zip(&single).enumerate() {
+            let want = fx.dir.apply(c).await.unwrap();
+            assert_eq!(seen(&g.unwrap()), seen(&want), "command {i}");
+        }
+        let st = state(&fx.dir, fx.a).await;
+        assert_eq!(st["users"].as_array().unwrap().len(), 108, "{st}");
+        assert_eq!(st, state(&fx.dir, fx.b).await);
+    }
+);
