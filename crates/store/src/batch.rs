@@ -174,8 +174,7 @@ impl Directory {
         txn: DatabaseTransaction,
         part: &[(&Batched, Outcome)],
     ) -> Result<(), Abandon> {
-        let rows: Vec<(&Command, Outcome)> =
-            part.iter().map(|(b, o)| (&b.command, o.clone())).collect();
+        let rows: Vec<(&Command, &Outcome)> = part.iter().map(|(b, o)| (&b.command, o)).collect();
         idempotency::record_many(&txn, &rows).await?;
         log::append_many(&txn, &rows).await?;
         if part.iter().any(|(b, _)| b.expired()) {

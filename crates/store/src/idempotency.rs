@@ -69,7 +69,7 @@ fn decode(bytes: &[u8], kind: ResourceKind) -> StoreResult<Outcome> {
 /// concurrent delivery of one of them recorded it first.
 pub(crate) async fn record_many<C: ConnectionTrait>(
     db: &C,
-    outcomes: &[(&Command, Outcome)],
+    outcomes: &[(&Command, &Outcome)],
 ) -> Result<(), sea_orm::DbErr> {
     if outcomes.is_empty() {
         return Ok(());

@@ -42,7 +42,7 @@ pub(crate) async fn append<C: ConnectionTrait>(
 /// Appends the log rows of several commands' outcomes in one statement (group commit).
 pub(crate) async fn append_many<C: ConnectionTrait>(
     db: &C,
-    outcomes: &[(&Command, Outcome)],
+    outcomes: &[(&Command, &Outcome)],
 ) -> StoreResult<()> {
     if outcomes.is_empty() {
         return Ok(());
