@@ -156,16 +156,18 @@ impl Worker {
             attempt += 1;
             let mut request = with_metadata(command.clone(), &delivery.headers);
             // Bounded by the client's deadline: a write that commits after the client was
-            // answered 503 is one it will repeat (and then get a 409 for).
-            request.set_timeout(time_left(delivery.deadline));
+            // answered 503 is one it will repeat (and then get a 409 for). The batcher bounds
+            // its calls by the deadline when it sends them.
             let answer = match &self.batcher {
                 Some(batcher) => batcher.apply(request, delivery.deadline).await,
-                None => self
-                    .store
-                    .clone()
-                    .apply_change(request)
-                    .await
-                    .map(tonic::Response::into_inner),
+                None => {
+                    request.set_timeout(time_left(delivery.deadline));
+                    self.store
+                        .clone()
+                        .apply_change(request)
+                        .await
+                        .map(tonic::Response::into_inner)
+                }
             };
             let status = match answer {
                 Ok(answer) => return Ok(answer),
