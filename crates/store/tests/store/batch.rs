@@ -492,24 +492,17 @@ both!(
                 tokio::spawn(async move {
                     let mut cmds = Vec::new();
                     for (k, chunk) in mine.chunks(3).enumerate() {
-                        let g = groups[(t + k) % groups.len()];
-                        cmds.push(fx.command(
-                            fx.a,
-                            Group,
-                            Change::Patch {
-                                id: g.to_string(),
-                                request: patch(members_op("Add", chunk)),
-                            },
-                        ));
-                        let g = groups[(t + k + 1) % groups.len()];
-                        cmds.push(fx.command(
-                            fx.a,
-                            Group,
-                            Change::Patch {
-                                id: g.to_string(),
-                                request: patch(members_op("Add", chunk)),
-                            },
-                        ));
+                        for next in [0, 1] {
+                            let g = groups[(t + k + next) % groups.len()];
+                            cmds.push(fx.command(
+                                fx.a,
+                                Group,
+                                Change::Patch {
+                                    id: g.to_string(),
+                                    request: patch(members_op("Add", chunk)),
+                                },
+                            ));
+                        }
                     }
                     for a in fx.dir.apply_batch(&batched(&cmds)).await.unwrap() {
                         assert!(a.unwrap().is_ok());
