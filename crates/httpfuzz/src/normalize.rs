@@ -86,10 +86,43 @@ fn string(s: &str, n: Norm<'_>) -> String {
     if let Some(label) = n.labels.get(s) {
         return label.clone();
     }
+    let s = with_labels(s, n.labels);
     if !n.base.is_empty() && s.contains(n.base) {
         return s.replace(n.base, "{base}");
     }
-    s.to_owned()
+    s
+}
+
+/// `s` with every known id inside it (a generated value may quote one with text around it,
+/// e.g. `"{id}:"`) replaced by its label. Ids are hyphenated UUIDs, so only such runs are
+/// looked up.
+fn with_labels(s: &str, labels: &HashMap<String, String>) -> String {
+    const LEN: usize = 36;
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut copied, mut i) = (0, 0);
+    while i + LEN <= bytes.len() {
+        if is_uuid(&bytes[i..i + LEN])
+            && let Some(label) = labels.get(&s[i..i + LEN])
+        {
+            out.push_str(&s[copied..i]);
+            out.push_str(label);
+            i += LEN;
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
+/// 8-4-4-4-12 hex digits.
+fn is_uuid(b: &[u8]) -> bool {
+    b.iter().enumerate().all(|(i, c)| match i {
+        8 | 13 | 18 | 23 => *c == b'-',
+        _ => c.is_ascii_hexdigit(),
+    })
 }
 
 fn sorted_if_unordered(key: &str, v: Value) -> Value {
@@ -161,6 +194,23 @@ mod tests {
                 {"display": "eve"}
             ]})
         );
+    }
+
+    #[test]
+    fn known_ids_inside_other_text_are_replaced_too() {
+        let a = "01a25318-84e5-7669-b0ab-a92e0014784f";
+        let labels = HashMap::from([(a.to_owned(), "user#1".to_owned())]);
+        let n = Norm {
+            labels: &labels,
+            base: "",
+            drop_groups: false,
+        };
+        assert_eq!(string(&format!("{a}:"), n), "user#1:");
+        assert_eq!(string(&format!("x{a}{a}é"), n), "xuser#1user#1é");
+        // An unknown UUID and near-UUIDs stay as they are.
+        let other = "01a25318-84e5-7669-b0ab-a92e0014784e";
+        assert_eq!(string(&format!("{other}:"), n), format!("{other}:"));
+        assert_eq!(string("01a25318_84e5", n), "01a25318_84e5");
     }
 
     #[test]
